@@ -1,0 +1,259 @@
+"""Custody events: the signed, hash-chained record of everything that happens to an item.
+
+An event is a plain JSON object with exactly these members::
+
+    v            1
+    case         non-empty string (the case's identifier)
+    item         non-empty string (the item's identifier)
+    seq          0, 1, 2, ... per item, no gaps
+    type         one of EVENT_TYPES
+    at           RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DDTHH:MM:SS.ffffffZ"
+    actor        non-empty string (who did it)
+    item_digest  "sha256:<hex>" of the item's original bytes, or null
+    details      JSON object (anything JSON; canonicalised with the rest)
+    prev         "sha256:<hex>" of the item's previous event's canonical bytes, or null
+
+Its canonical bytes (RFC 8785, :func:`evidence.canonical.canonical_json`) are what is
+hashed (``event_digest``: the next event's ``prev``), logged (``event_leaf_hash``: the
+RFC 6962 leaf of the archive's log) and signed (Ed25519 over the bytes themselves, so
+``openssl pkeyutl -verify -rawin`` can check them). Canonical JSON never ends in LF while
+a signed note's text always does, so the same key can sign events and checkpoints
+without one ever being mistaken for the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from evidence.canonical import MAX_SAFE_INTEGER, canonical_json
+from evidence.digest import Digest
+from evidence.errors import ChainError, DigestError, SignatureError
+from evidence.merkle import leaf_hash
+from evidence.signing import SigningKey, VerifierKey
+
+__all__ = [
+    "EVENT_FIELDS",
+    "EVENT_TYPES",
+    "EVENT_VERSION",
+    "SignedEvent",
+    "event_bytes",
+    "event_digest",
+    "event_leaf_hash",
+    "format_time",
+    "make_event",
+    "sign_event",
+    "validate_event",
+    "verify_chain",
+    "verify_event_signature",
+]
+
+EVENT_VERSION: Final = 1
+EVENT_TYPES: Final = frozenset(
+    {
+        "collected",
+        "ingested",
+        "sealed",
+        "transferred",
+        "accessed",
+        "redacted",
+        "published",
+        "exported",
+        "verified",
+        "key_added",
+    }
+)
+EVENT_FIELDS: Final = frozenset(
+    {"v", "case", "item", "seq", "type", "at", "actor", "item_digest", "details", "prev"}
+)
+_TIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z")
+
+
+def format_time(at: dt.datetime) -> str:
+    """``at`` in UTC as RFC 3339 with ``Z``; microseconds only when non-zero."""
+    if not isinstance(at, dt.datetime) or at.utcoffset() is None:
+        raise ChainError(f"field 'at': need a timezone-aware datetime, got {at!r}")
+    utc = at.astimezone(dt.UTC)
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return utc.strftime(pattern)
+
+
+def _check_time(text: object) -> None:
+    if not isinstance(text, str) or _TIME_RE.fullmatch(text) is None:
+        raise ChainError(
+            f"field 'at': {text!r} is not RFC 3339 UTC 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z'"
+        )
+    try:
+        parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00")
+    except ValueError:
+        raise ChainError(f"field 'at': {text!r} is not a real date and time") from None
+    if format_time(parsed) != text:
+        raise ChainError(f"field 'at': {text!r} should be written {format_time(parsed)!r}")
+
+
+def _check_text_field(obj: Mapping[str, object], field: str) -> None:
+    value = obj[field]
+    if not isinstance(value, str) or not value:
+        raise ChainError(f"field {field!r}: need a non-empty string, got {value!r}")
+
+
+def _check_digest_field(obj: Mapping[str, object], field: str) -> None:
+    value = obj[field]
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ChainError(f"field {field!r}: need 'sha256:<hex>' or null, got {value!r}")
+    try:
+        Digest.parse(value)
+    except DigestError as exc:
+        raise ChainError(f"field {field!r}: {exc}") from None
+
+
+def validate_event(obj: Mapping[str, object]) -> dict[str, object]:
+    """Check an event against the schema; return it as a new dict.
+
+    Raises ChainError naming the field, or CanonicalizationError (with the JSON path)
+    when ``details`` holds something that is not canonical JSON.
+    """
+    if not isinstance(obj, Mapping):
+        raise ChainError(f"an event is a JSON object, got {type(obj).__name__}")
+    keys = set(obj)
+    if keys != EVENT_FIELDS:
+        missing = sorted(EVENT_FIELDS - keys)
+        extra = sorted(map(repr, keys - EVENT_FIELDS))
+        raise ChainError(f"event fields wrong: missing {missing}, unexpected [{', '.join(extra)}]")
+    version = obj["v"]
+    if type(version) is not int or version != EVENT_VERSION:
+        raise ChainError(f"field 'v': unsupported event version {version!r}, expected 1")
+    for field in ("case", "item", "actor"):
+        _check_text_field(obj, field)
+    seq = obj["seq"]
+    if type(seq) is not int or not 0 <= seq <= MAX_SAFE_INTEGER:
+        raise ChainError(f"field 'seq': need an integer >= 0, got {seq!r}")
+    if obj["type"] not in EVENT_TYPES:
+        raise ChainError(
+            f"field 'type': {obj['type']!r} is not one of {', '.join(sorted(EVENT_TYPES))}"
+        )
+    _check_time(obj["at"])
+    _check_digest_field(obj, "item_digest")
+    _check_digest_field(obj, "prev")
+    if not isinstance(obj["details"], dict):
+        raise ChainError(f"field 'details': need a JSON object, got {obj['details']!r}")
+    event = dict(obj)
+    canonical_json(event)  # CanonicalizationError with the path, e.g. $.details.count
+    return event
+
+
+def make_event(
+    *,
+    case: str,
+    item: str,
+    seq: int,
+    type: str,  # shadows the builtin on purpose: it is the field's name
+    at: dt.datetime,
+    actor: str,
+    item_digest: Digest | str | None,
+    details: Mapping[str, object],
+    prev: Digest | str | None,
+) -> dict[str, object]:
+    """Build and validate an event; ``at`` is normalised to UTC text."""
+    event: dict[str, object] = {
+        "v": EVENT_VERSION,
+        "case": case,
+        "item": item,
+        "seq": seq,
+        "type": type,
+        "at": format_time(at),
+        "actor": actor,
+        "item_digest": None if item_digest is None else str(item_digest),
+        "details": dict(details) if isinstance(details, Mapping) else details,
+        "prev": None if prev is None else str(prev),
+    }
+    return validate_event(event)
+
+
+def event_bytes(event: Mapping[str, object]) -> bytes:
+    """The event's RFC 8785 canonical bytes (after checking the schema)."""
+    return canonical_json(validate_event(event))
+
+
+def event_digest(event: Mapping[str, object]) -> Digest:
+    """SHA-256 of the canonical bytes: what the item's next event carries as ``prev``."""
+    return Digest.sha256(event_bytes(event))
+
+
+def event_leaf_hash(event: Mapping[str, object]) -> bytes:
+    """The event's RFC 6962 leaf hash in the archive's log: ``SHA-256(0x00 || bytes)``."""
+    return leaf_hash(event_bytes(event))
+
+
+def _where(event: Mapping[str, object]) -> str:
+    return f"item {event.get('item')!r} seq {event.get('seq')!r}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignedEvent:
+    """An event with an Ed25519 signature over its canonical bytes by key ``key_id``."""
+
+    event: dict[str, object]
+    key_id: str
+    signature: bytes
+
+
+def sign_event(event: Mapping[str, object], key: SigningKey) -> SignedEvent:
+    """Sign the event's canonical bytes."""
+    checked = validate_event(event)
+    return SignedEvent(
+        event=checked, key_id=key.key_id_hex, signature=key.sign(canonical_json(checked))
+    )
+
+
+def verify_event_signature(signed: SignedEvent, keys: Mapping[str, VerifierKey]) -> None:
+    """Check a signed event against the known keys (by 8-hex key id)."""
+    where = _where(signed.event)
+    key = keys.get(signed.key_id)
+    if key is None:
+        raise SignatureError(f"{where}: signed by unknown key {signed.key_id!r}")
+    if key.key_id_hex != signed.key_id:
+        raise SignatureError(
+            f"{where}: key listed as {signed.key_id!r} has id {key.key_id_hex} ({key.name})"
+        )
+    data = event_bytes(signed.event)
+    try:
+        key.verify(signed.signature, data)
+    except SignatureError as exc:
+        raise SignatureError(f"{where}: {exc}") from None
+
+
+def verify_chain(events: Sequence[Mapping[str, object]]) -> None:
+    """Check one item's events form an unbroken chain from seq 0.
+
+    Every event is valid, all share the first one's case and item, ``seq`` runs
+    0, 1, 2, ... without gaps, the first ``prev`` is null and each later ``prev`` is the
+    digest of the event before it. An empty sequence is refused: an item always has
+    a history.
+    """
+    if not events:
+        raise ChainError("no events: an item's chain starts with its first event")
+    first = events[0]
+    previous: Digest | None = None
+    for position, raw in enumerate(events):
+        try:
+            event = validate_event(raw)
+        except ChainError as exc:
+            raise ChainError(f"event {position} ({_where(raw)}): {exc}") from None
+        where = _where(event)
+        if event["item"] != first["item"] or event["case"] != first["case"]:
+            raise ChainError(
+                f"{where}: belongs to case {event['case']!r} item {event['item']!r}, "
+                f"but the chain is case {first['case']!r} item {first['item']!r}"
+            )
+        if event["seq"] != position:
+            raise ChainError(f"{where}: expected seq {position}, got {event['seq']!r}")
+        expected = None if previous is None else str(previous)
+        if event["prev"] != expected:
+            raise ChainError(f"{where}: prev is {event['prev']!r}, expected {expected!r}")
+        previous = event_digest(event)
