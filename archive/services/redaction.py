@@ -146,7 +146,7 @@ class ProtectedName:
         if not self.names:
             raise ValueError(f"{self.label}: at least one name is required")
         for name in self.names:
-            letters = sum(1 for c in fold(name) if c.isalnum())
+            letters = sum(1 for c in fold(name) if c.isalpha())
             if letters < MIN_NAME_LETTERS:
                 raise ValueError(
                     f"{self.label}: name {name!r} has fewer than {MIN_NAME_LETTERS} letters;"
@@ -179,9 +179,10 @@ class Redaction:
 
 # --------------------------------------------------------------------------- persons
 
-# A letter or digit: word boundaries are defined against these, so that an apostrophe,
-# hyphen or underscore next to a name still lets it match (d'Hamadoun, Hamadoun's).
-_WORD_CHAR = r"[^\W_]"
+# A letter: word boundaries are defined against letters only, so that an apostrophe,
+# hyphen, underscore or digit next to a name still lets it match (d'Hamadoun,
+# Hamadoun's, hamadoun_traore, @hamadoun92).
+_WORD_CHAR = r"[^\W\d_]"
 _NOT_AFTER_WORD = rf"(?<!{_WORD_CHAR})"
 _NOT_BEFORE_WORD = rf"(?!{_WORD_CHAR})"
 # What may stand between the words of a multi-word name in the text: any mix of
@@ -285,8 +286,8 @@ _EMAIL = re.compile(
     r"""
     (?<![\w.+-])
     [\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*  # local part, plus-addressing
-    \s?(?:@|[\[({]\s?(?:at|arobase)\s?[\])}])\s?          # @ or an obfuscated [at]
-    (?:[\w-]+\s?(?:\.|[\[({]\s?(?:dot|point)\s?[\])}])\s?)+  # subdomains, [dot]
+    (?:@|\s?[\[({]\s?(?:at|arobase)\s?[\])}]\s?)         # @ or an obfuscated [at]
+    (?:[\w-]+(?:\.|\s?[\[({]\s?(?:dot|point)\s?[\])}]\s?))+  # subdomains, [dot]
     (?=[\w-]*[^\W\d_])[\w-]+                               # top-level domain
     """,
     re.VERBOSE,
@@ -296,27 +297,28 @@ _EMAIL = re.compile(
 # or degrees-minutes(-seconds). On folded text hemisphere letters are lower case, and the
 # masculine ordinal "º" often typed for a degree sign has become "o".
 _HEMI = r"[nsewo](?![^\W\d_])"
-_DEGREE = r"(?:[°˚]|o(?=\s?[nsew](?![^\W\d_])|\s?\d))"
+_DEGREE = r"(?:\s?[°˚]|(?<=\d)o(?=\s?[nsew](?![^\W\d_])|\s?\d))"
 _MINUTE_MARK = r"(?:['’′´]|\s(?=\d))"
 _SECOND_MARK = r"(?:\"|''|’’|′′|″|”|“)"
 _NUMBER = r"\d{1,3}(?:[.,]\d+)?"
 _DMS = (
-    rf"\d{{1,3}}\s?{_DEGREE}\s?\d{{1,2}}(?:[.,]\d+)?\s?{_MINUTE_MARK}"
+    rf"\d{{1,3}}{_DEGREE}\s?\d{{1,2}}(?:[.,]\d+)?\s?{_MINUTE_MARK}"
     rf"(?:\s?\d{{1,2}}(?:[.,]\d+)?\s?{_SECOND_MARK}?)?"
 )
-_DEGREES = rf"[-+−]?{_NUMBER}\s?{_DEGREE}"
-_DECIMAL_HEMI = r"\d{1,3}[.,]\d+\s?(?=[nsewo](?![^\W\d_]))"
+_DEGREES = rf"[-+−]?{_NUMBER}{_DEGREE}"
+_DECIMAL = r"\d{1,3}[.,]\d{2,}"  # with a hemisphere letter: "14.23N", not "1.5 s"
 _COMPONENT = (
-    rf"(?:(?<![^\W\d_]){_HEMI}\s?)?"
-    rf"(?:{_DMS}|{_DEGREES}|{_DECIMAL_HEMI})"
-    rf"(?:\s?{_HEMI})?"
+    rf"(?:(?<![^\W\d_]){_HEMI}\s?(?:{_DMS}|{_DEGREES}|{_DECIMAL})"  # N14.2345, N 14°14'
+    rf"|(?:{_DMS}|{_DEGREES}|{_DECIMAL})\s?{_HEMI}"  # 14.2345N, 14°14'04"N
+    rf"|{_DMS}|{_DEGREES})"  # 14°14'04", -4.5678°
 )
 _COORD_PAIR = re.compile(
     rf"(?<![\w.,]){_COMPONENT}\s*[,;/]?\s*{_COMPONENT}(?![\w])",
 )
+# One component alone is a position only with a hemisphere or in DMS form ("35°" is not).
 _COORD_SINGLE = re.compile(
-    rf"(?<![\w.,])(?:(?<![^\W\d_]){_HEMI}\s?(?:{_DMS}|{_DEGREES}|\d{{1,3}}[.,]\d+)"
-    rf"|(?:{_DMS}|{_DEGREES}|\d{{1,3}}[.,]\d+)\s?{_HEMI}"
+    rf"(?<![\w.,])(?:(?<![^\W\d_]){_HEMI}\s?(?:{_DMS}|{_DEGREES}|{_DECIMAL})"
+    rf"|(?:{_DMS}|{_DEGREES}|{_DECIMAL})\s?{_HEMI}"
     rf"|{_DMS})",
 )
 # Bare decimal pairs (14.2345, -4.5678), also with decimal commas (14,2345 ; -4,5678).
@@ -365,7 +367,9 @@ def _accept_id_code(match: re.Match[str]) -> bool:
 
 _PATTERNS: tuple[_Pattern, ...] = (
     _Pattern(
-        "phone number", "phone number pattern", _PHONE_INTERNATIONAL,
+        "phone number",
+        "phone number pattern",
+        _PHONE_INTERNATIONAL,
         accept=_accept_international,
     ),
     _Pattern("phone number", "phone number pattern", _PHONE_LOCAL_PAIRS),
@@ -374,13 +378,18 @@ _PATTERNS: tuple[_Pattern, ...] = (
     _Pattern("coordinates", "coordinates pattern", _COORD_PAIR),
     _Pattern("coordinates", "coordinates pattern", _COORD_SINGLE),
     _Pattern(
-        "coordinates", "coordinates pattern", _COORD_DECIMAL_PAIR,
+        "coordinates",
+        "coordinates pattern",
+        _COORD_DECIMAL_PAIR,
         accept=_accept_decimal_pair,
     ),
     _Pattern("coordinates", "coordinates pattern", _COORD_KEYWORD, group="value"),
     _Pattern(
-        "ID number", "ID number after a passport or ID keyword", _ID_NUMBER,
-        group="code", accept=_accept_id_code,
+        "ID number",
+        "ID number after a passport or ID keyword",
+        _ID_NUMBER,
+        group="code",
+        accept=_accept_id_code,
     ),
 )
 
@@ -498,11 +507,7 @@ def apply_spans(text: str, spans: Sequence[Span]) -> str:
     return "".join(pieces)
 
 
-def redact(
-    text: str, persons: Sequence[ProtectedName], manual: Sequence[Span] = ()
-) -> Redaction:
+def redact(text: str, persons: Sequence[ProtectedName], manual: Sequence[Span] = ()) -> Redaction:
     """Redact ``text``: protected persons' names, patterns, and the manual marks."""
-    spans = merge_spans(
-        [*find_person_spans(text, persons), *find_pattern_spans(text), *manual]
-    )
+    spans = merge_spans([*find_person_spans(text, persons), *find_pattern_spans(text), *manual])
     return Redaction(text=apply_spans(text, spans), spans=tuple(spans))
