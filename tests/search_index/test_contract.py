@@ -1,0 +1,510 @@
+"""One behaviour contract, run against every backend (see conftest.index)."""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search_index import (
+    MemoryIndex,
+    QuerySyntaxError,
+    SearchDocument,
+    SearchError,
+    SearchIndex,
+    SearchResults,
+    WhooshIndex,
+)
+
+
+def doc(doc_id: str, body: str = "", **fields: Any) -> SearchDocument:
+    values: dict[str, Any] = {
+        "case_id": "moura",
+        "kind": "testimony",
+        "language": "fr",
+        "title": f"Document {doc_id}",
+    }
+    values.update(fields)
+    return SearchDocument(doc_id=doc_id, body=body, **values)
+
+
+def ids(results: SearchResults) -> list[str]:
+    return [hit.doc_id for hit in results.hits]
+
+
+def found(index: SearchIndex, query: str, **filters: Any) -> set[str]:
+    return set(ids(index.search(query, page_size=100, **filters)))
+
+
+# ------------------------------------------------------------------ the interface
+
+
+@pytest.mark.parametrize("backend", [WhooshIndex, MemoryIndex])
+def test_backend_signatures_match_the_protocol(backend: type) -> None:
+    for name in ("apply", "search", "doc_count", "clear", "close"):
+        assert inspect.signature(getattr(backend, name)) == inspect.signature(
+            getattr(SearchIndex, name)
+        ), name
+
+
+def test_backend_is_a_search_index(index: SearchIndex) -> None:
+    assert isinstance(index, SearchIndex)
+
+
+# ------------------------------------------------------------------ writing
+
+
+def test_empty_index_finds_nothing(index: SearchIndex) -> None:
+    assert index.doc_count() == 0
+    results = index.search("moura")
+    assert (results.total, results.hits, results.page, results.page_size) == (0, [], 1, 20)
+    assert results.query == "moura"
+
+
+def test_upsert_adds_documents(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "les soldats"), doc("b", "les villageois")])
+    assert index.doc_count() == 2
+    assert found(index, "soldats") == {"a"}
+
+
+def test_upsert_replaces_by_doc_id(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "texte original avec Konaté")])
+    index.apply(upserts=[doc("a", "texte caviardé avec [Witness A]")])
+    assert index.doc_count() == 1
+    assert found(index, "konate") == set()
+    assert found(index, "caviardé") == {"a"}
+
+
+def test_last_upsert_of_a_batch_wins(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "premier"), doc("b", "autre"), doc("a", "second")])
+    assert index.doc_count() == 2
+    assert found(index, "premier") == set()
+    assert found(index, "second") == {"a"}
+
+
+def test_delete_removes_documents(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "moura"), doc("b", "moura"), doc("c", "moura")])
+    index.apply(deletes=["b", "never-indexed"])
+    assert index.doc_count() == 2
+    assert found(index, "moura") == {"a", "c"}
+
+
+def test_delete_wins_over_upsert_in_the_same_batch(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "moura")])
+    index.apply(upserts=[doc("a", "moura encore"), doc("b", "moura")], deletes=["a"])
+    assert found(index, "moura") == {"b"}
+
+
+def test_upserts_and_deletes_apply_together(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "moura")])
+    index.apply(upserts=[doc("b", "moura")], deletes=["a"])
+    assert found(index, "moura") == {"b"}
+
+
+def test_empty_batch_changes_nothing(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "moura")])
+    index.apply()
+    assert index.doc_count() == 1
+
+
+def test_clear_empties_the_index_and_it_stays_usable(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "moura"), doc("b", "moura")])
+    index.clear()
+    assert index.doc_count() == 0
+    assert index.search("moura").total == 0
+    index.apply(upserts=[doc("c", "moura")])
+    assert found(index, "moura") == {"c"}
+
+
+def test_a_closed_index_refuses_work(index: SearchIndex) -> None:
+    index.close()
+    with pytest.raises(SearchError):
+        index.search("moura")
+    with pytest.raises(SearchError):
+        index.apply(upserts=[doc("a", "moura")])
+
+
+def test_deletes_must_be_a_sequence_of_ids(index: SearchIndex) -> None:
+    with pytest.raises(TypeError):
+        index.apply(deletes="abc")
+
+
+# ------------------------------------------------------------------ analysis
+
+
+@pytest.mark.parametrize(
+    ("body", "query"),
+    [
+        ("Le témoignage recueilli", "temoignage"),
+        ("Le temoignage recueilli", "témoignage"),
+        ("Le TÉMOIGNAGE recueilli", "Témoignage"),
+        ("arrivés à Moura", "MOURA"),
+        ("arrivés à Moura", "moura"),
+        ("Le te\u0301moignage (accent décomposé)", "témoignage"),
+        ("un cœur brisé", "coeur"),
+        ("Ségou, Mopti, Tombouctou", "SEGOU"),
+    ],
+)
+def test_accents_and_case_are_folded(index: SearchIndex, body: str, query: str) -> None:
+    index.apply(upserts=[doc("a", body), doc("b", "sans rapport")])
+    assert found(index, query) == {"a"}
+
+
+@pytest.mark.parametrize("query", ["tuer", "tués", "tues", "tué", "tuant", "TUÉ"])
+def test_french_documents_are_stemmed(index: SearchIndex, query: str) -> None:
+    index.apply(
+        upserts=[doc("a", "Des civils ont été tués au marché."), doc("b", "Les tueurs")]
+    )
+    assert found(index, query) == {"a"}
+
+
+@pytest.mark.parametrize(("body", "query"), [("killing", "killed"), ("villagers", "villager")])
+def test_english_documents_are_stemmed(index: SearchIndex, body: str, query: str) -> None:
+    index.apply(upserts=[doc("a", f"Soldiers were {body} people", language="en")])
+    assert found(index, query) == {"a"}
+
+
+def test_stemming_follows_the_document_language(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            doc("en", "killing", language="en"),
+            doc("en-gb", "killing", language="en-GB"),
+            doc("fr", "killing", language="fr"),
+            doc("bm", "killing", language="bm"),
+        ]
+    )
+    assert found(index, "killed") == {"en", "en-gb"}
+    assert found(index, "killing") == {"en", "en-gb", "fr", "bm"}
+
+
+def test_other_languages_are_folded_but_not_stemmed(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("bm", "Sɔgɔma, sòrodasiw nana Moura", language="bm")])
+    assert found(index, "moura") == {"bm"}
+    assert found(index, "sorodasiw") == {"bm"}
+    assert found(index, "sorodasi") == set()
+
+
+# ------------------------------------------------------------------ query syntax
+
+
+def test_words_are_all_required(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[doc("both", "soldats et marché"), doc("one", "soldats"), doc("none", "x")]
+    )
+    assert found(index, "soldats marché") == {"both"}
+    assert found(index, "soldats AND marché") == {"both"}
+
+
+def test_or_not_and_grouping(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            doc("a", "soldats marché"),
+            doc("b", "soldats puits"),
+            doc("c", "villageois puits"),
+            doc("d", "villageois"),
+        ]
+    )
+    assert found(index, "marché OR puits") == {"a", "b", "c"}
+    assert found(index, "soldats NOT marché") == {"b"}
+    assert found(index, "(soldats OR villageois) AND puits") == {"b", "c"}
+    # AND binds tighter than OR: villageois OR (soldats AND marché)
+    assert found(index, "villageois OR soldats marché") == {"a", "c", "d"}
+    assert found(index, "NOT puits") == {"a", "d"}
+    assert found(index, "puits NOT (villageois OR marché)") == {"b"}
+
+
+def test_lower_case_operators_are_words(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "rock and roll", language="en"), doc("b", "rock")])
+    assert found(index, "rock and roll") == {"a"}
+
+
+def test_phrases_need_adjacent_words_in_order(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            doc("in-order", "les forces armées sont arrivées"),
+            doc("reversed", "armées et forces"),
+            doc("stemmed", "une force armée"),
+        ]
+    )
+    assert found(index, '"forces armées"') == {"in-order", "stemmed"}
+    assert found(index, '"FORCES ARMEES"') == {"in-order", "stemmed"}
+    assert found(index, "forces armées") == {"in-order", "reversed", "stemmed"}
+
+
+def test_words_joined_by_punctuation_match_as_a_phrase(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "l'armée est venue"), doc("b", "la armée l")])
+    assert found(index, "l'armée") == {"a"}
+
+
+@pytest.mark.parametrize(("query", "expected"), [("ter*", {"a", "b"}), ("TÉMOI*", {"c"})])
+def test_prefix(index: SearchIndex, query: str, expected: set[str]) -> None:
+    index.apply(
+        upserts=[
+            doc("a", "le terrain"),
+            doc("b", "la terreur"),
+            doc("c", "un témoin"),
+            doc("d", "autre"),
+        ]
+    )
+    assert found(index, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("mourra~1", {"moura"}),
+        ("mourra~", {"moura"}),
+        ("mura~1", {"moura"}),
+        ("murra~1", set()),
+        ("murra~2", {"moura"}),
+        ("noura~1", set()),  # the first letter must match
+    ],
+)
+def test_fuzzy(index: SearchIndex, query: str, expected: set[str]) -> None:
+    index.apply(upserts=[doc("moura", "arrivés à Moura"), doc("other", "arrivés à Ségou")])
+    assert found(index, query) == expected
+
+
+def test_fields_restrict_where_a_term_is_looked_for(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            doc("title", "rien", title="Marché de Moura"),
+            doc("body", "le marché", title="Autre"),
+            doc("place", "rien", title="Autre", place="Marché central"),
+            doc("tags", "rien", title="Autre", tags=("marché", "exécutions")),
+        ]
+    )
+    assert found(index, "marché") == {"title", "body", "place", "tags"}
+    assert found(index, "title:marché") == {"title"}
+    assert found(index, "body:marché") == {"body"}
+    assert found(index, "place:marché") == {"place"}
+    assert found(index, "tags:marché") == {"tags"}
+    assert found(index, 'TITLE:"marché de moura"') == {"title"}
+    assert found(index, "body:(marché OR rien) NOT title:moura") == {"body", "place", "tags"}
+
+
+def test_title_words_are_stemmed_too(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "rien", title="Civils tués à Moura")])
+    assert found(index, "title:tuer") == {"a"}
+
+
+# ------------------------------------------------------------------ syntax errors
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ('"forces armées', "quotation mark"),
+        ("(soldats OR villageois", "never closed"),
+        ("soldats)", "no opening"),
+        ("AND", "AND"),
+        ("soldats AND", "AND"),
+        ("OR soldats", "OR"),
+        ("soldats OR OR villageois", "OR"),
+        ("NOT", "NOT"),
+        ("soldats NOT", "NOT"),
+        ("auteur:Diallo", "no field 'auteur'"),
+        ("doc_id:a", "no field"),
+        ("title:", "title:"),
+        ("title: moura", "title:"),
+        ("t*r", "*"),
+        ("*", "*"),
+        ("t*", "at least 2"),
+        ("tern~3", "1 or 2"),
+        ("te~rn", "~"),
+        ('"forces armées"~2', "phrase"),
+        ("()", "nothing between"),
+        ('""', "empty"),
+        ("title:(body:moura)", "body:"),
+    ],
+)
+def test_malformed_queries_raise_a_plain_message(
+    index: SearchIndex, query: str, words: str
+) -> None:
+    index.apply(upserts=[doc("a", "soldats moura")])
+    with pytest.raises(QuerySyntaxError, match=re.escape(words)):
+        index.search(query)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n", "!!!", "« — »"])
+def test_empty_query_is_an_error(index: SearchIndex, query: str) -> None:
+    with pytest.raises(QuerySyntaxError, match="empty query"):
+        index.search(query)
+
+
+def test_query_errors_are_search_errors() -> None:
+    assert issubclass(QuerySyntaxError, SearchError)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    query=st.lists(
+        st.sampled_from([*'ab é"()*~:-', " AND ", " OR ", " NOT ", "title:", "x:", "a~2"]),
+        max_size=10,
+    ).map("".join)
+    | st.text(max_size=20)
+)
+def test_any_query_either_runs_or_raises_query_syntax_error(
+    index: SearchIndex, query: str
+) -> None:
+    if index.doc_count() == 0:
+        index.apply(upserts=[doc("a", "a b é")])
+    try:
+        results = index.search(query)
+    except QuerySyntaxError as exc:
+        assert str(exc)
+    else:
+        assert results.total == len(results.hits)
+
+
+# ------------------------------------------------------------------ results
+
+
+def test_filters(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            doc("1", "moura", case_id="moura", kind="testimony", language="fr"),
+            doc("2", "moura", case_id="moura", kind="source_excerpt", language="en"),
+            doc("3", "moura", case_id="other", kind="testimony", language="en"),
+        ]
+    )
+    assert found(index, "moura", case_id="moura") == {"1", "2"}
+    assert found(index, "moura", kind="testimony") == {"1", "3"}
+    assert found(index, "moura", language="en") == {"2", "3"}
+    assert found(index, "moura", case_id="other", language="en") == {"3"}
+    assert found(index, "moura", case_id="nowhere") == set()
+    assert index.search("moura", kind="testimony").total == 2
+
+
+def test_pagination(index: SearchIndex) -> None:
+    index.apply(upserts=[doc(f"d{i:02}", "moura " * (1 + i % 5)) for i in range(25)])
+    pages = [index.search("moura", page=p, page_size=10) for p in (1, 2, 3, 4)]
+    assert [len(p.hits) for p in pages] == [10, 10, 5, 0]
+    assert {p.total for p in pages} == {25}
+    assert [p.page for p in pages] == [1, 2, 3, 4]
+    seen = [hit.doc_id for p in pages for hit in p.hits]
+    assert sorted(seen) == [f"d{i:02}" for i in range(25)]
+    scores = [hit.score for p in pages for hit in p.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert index.search("moura", page=99, page_size=10).total == 25
+
+
+@pytest.mark.parametrize(("page", "page_size"), [(0, 10), (-1, 10), (1, 0)])
+def test_bad_page_arguments(index: SearchIndex, page: int, page_size: int) -> None:
+    with pytest.raises(ValueError, match="must be 1 or more"):
+        index.search("moura", page=page, page_size=page_size)
+
+
+def test_more_occurrences_rank_higher(index: SearchIndex) -> None:
+    filler = "des gens sont venus ce jour la au village pour parler"
+    index.apply(
+        upserts=[
+            doc("once", f"massacre {filler} {filler}"),
+            doc("thrice", f"massacre {filler} massacre {filler} massacre"),
+            doc("none", filler),
+        ]
+    )
+    assert ids(index.search("massacre")) == ["thrice", "once"]
+
+
+def test_a_title_match_ranks_above_a_body_match(index: SearchIndex) -> None:
+    filler = "des gens sont venus ce jour la au village pour parler"
+    index.apply(
+        upserts=[
+            doc("body", f"{filler} exécutions {filler}", title="Récit de Witness B"),
+            doc("title", f"{filler} {filler}", title="Exécutions à Moura"),
+        ]
+    )
+    assert ids(index.search("exécutions")) == ["title", "body"]
+
+
+def test_hits_carry_the_stored_fields(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            doc(
+                "a",
+                "moura",
+                title="Témoignage de Witness A",
+                case_id="moura-2022",
+                kind="source_excerpt",
+                language="en",
+                place="Moura, Mopti",
+                tags=("massacre", "civilians"),
+                event_date=datetime.date(2022, 3, 27),
+                collected_date=datetime.date(2022, 4, 5),
+            ),
+            doc("b", "moura", title="B"),
+        ]
+    )
+    hits = {hit.doc_id: hit for hit in index.search("moura").hits}
+    a = hits["a"]
+    assert (a.title, a.case_id, a.kind, a.language) == (
+        "Témoignage de Witness A",
+        "moura-2022",
+        "source_excerpt",
+        "en",
+    )
+    assert (a.place, a.tags, a.event_date) == (
+        "Moura, Mopti",
+        ("massacre", "civilians"),
+        datetime.date(2022, 3, 27),
+    )
+    assert (hits["b"].place, hits["b"].tags, hits["b"].event_date) == (None, (), None)
+    assert isinstance(a.score, float)
+
+
+# ------------------------------------------------------------------ snippets
+
+
+def test_snippet_escapes_html_and_marks_matches(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", 'Moura <script>alert("x")</script> & <b>soldats</b>')])
+    (hit,) = index.search("soldats").hits
+    assert "<script>" not in hit.snippet
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;" in hit.snippet
+    assert "&lt;b&gt;<mark>soldats</mark>&lt;/b&gt;" in hit.snippet
+    assert re.sub(r"</?mark>", "", hit.snippet).count("<") == 0
+
+
+def test_snippet_marks_folded_and_stemmed_matches(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "Les civils TUÉS à Moura, les témoins tués.")])
+    (hit,) = index.search("tuer temoin*").hits
+    assert hit.snippet.count("<mark>") == 3
+    assert "<mark>TUÉS</mark>" in hit.snippet
+    assert "<mark>témoins</mark>" in hit.snippet
+
+
+def test_snippet_does_not_mark_excluded_words(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "soldats au marché")])
+    (hit,) = index.search("soldats NOT puits").hits
+    assert hit.snippet == "<mark>soldats</mark> au marché"
+
+
+def test_snippet_joins_distant_fragments_with_an_ellipsis(index: SearchIndex) -> None:
+    filler = " ".join(["remplissage"] * 60)
+    index.apply(upserts=[doc("a", f"{filler} soldats {filler} puits {filler}")])
+    (hit,) = index.search("soldats OR puits").hits
+    first, _, second = hit.snippet.partition("<mark>puits</mark>")
+    assert "<mark>soldats</mark>" in first
+    assert " … " in first
+    assert hit.snippet.startswith("… ")
+    assert hit.snippet.endswith(" …")
+    assert len(hit.snippet) < 600
+
+
+def test_snippet_without_a_body_match_shows_the_opening(index: SearchIndex) -> None:
+    body = "Récit recueilli par l'équipe. " * 20
+    index.apply(upserts=[doc("a", body, title="Moura")])
+    (hit,) = index.search("title:moura").hits
+    assert "<mark>" not in hit.snippet
+    assert hit.snippet.startswith("Récit recueilli par l&#x27;équipe.")
+    assert hit.snippet.endswith(" …")
+    assert len(hit.snippet) < 260
