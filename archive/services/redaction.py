@@ -190,6 +190,13 @@ _NOT_BEFORE_WORD = rf"(?!{_WORD_CHAR})"
 # apostrophes and dots.
 _NAME_SEPARATOR = r"[\s\-\u2010-\u2015\u2212'\u2018\u2019\u02bc`.\u00b7]"
 _NAME_TOKEN = re.compile(r"[^\W_]+")
+# Inside one word: a hyphen, usually at a line break, as in text from PDFs or OCR
+# ("Hama-\ndoun"); a hyphen mid-line ("Hama-doun") is taken too, rather than let it leak.
+_LINE_BREAK_HYPHEN = r"(?:[\-\u2010\u2011\u00ac][ \t]*(?:\r?\n[ \t]*)?)?"
+
+
+def _word_pattern(word: str) -> str:
+    return _LINE_BREAK_HYPHEN.join(re.escape(char) for char in word)
 
 
 @lru_cache(maxsize=4096)
@@ -205,7 +212,7 @@ def _name_pattern(name: str) -> re.Pattern[str]:
             # written "Jeanpierre" and "Ndiaye".
             quantifier = "+" if between.isspace() else "*"
             pieces.append(_NAME_SEPARATOR + quantifier)
-        pieces.append(re.escape(token.group()))
+        pieces.append(_word_pattern(token.group()))
     return re.compile(_NOT_AFTER_WORD + "".join(pieces) + _NOT_BEFORE_WORD)
 
 

@@ -155,6 +155,19 @@ def test_hyphen_and_space_variants(variant: str) -> None:
     assert public(f"as {variant} said") == "as [Witness C] said"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Hama-\nDoun Traoré", "Hamadoun Trao-\n  ré", "HAMA-\r\nDOUN TRAORÉ", "Hamadoun Traoré"],
+)
+def test_name_hyphenated_at_a_line_break(text: str) -> None:
+    result = redact(f"selon {text}, le", PERSONS)
+    assert result.text == "selon [Witness A], le"
+
+
+def test_hyphen_inside_a_word_does_not_hide_it() -> None:
+    assert public("Hama-doun") == "[Witness A]"
+
+
 def test_space_registered_name_matches_hyphenated_text() -> None:
     assert public("Amadou-Diakité left") == "[Witness B] left"
 
