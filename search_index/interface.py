@@ -10,9 +10,7 @@ from search_index.documents import SearchDocument, SearchResults
 
 @runtime_checkable
 class SearchIndex(Protocol):
-    def apply(
-        self, *, upserts: Sequence[SearchDocument] = (), deletes: Sequence[str] = ()
-    ) -> None:
+    def apply(self, *, upserts: Sequence[SearchDocument] = (), deletes: Sequence[str] = ()) -> None:
         """Replace (by doc_id) and delete documents in one commit."""
         ...
 

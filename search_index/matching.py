@@ -16,9 +16,7 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     for i, ca in enumerate(a, 1):
         current = [i]
         for j, cb in enumerate(b, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            )
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         if min(current) > limit:
             return limit + 1
         previous = current
@@ -40,9 +38,5 @@ def leaf_spans(leaf: Leaf, words: Sequence[str]) -> list[tuple[int, int]]:
     """Each match as (first word index, number of words)."""
     if isinstance(leaf, PhraseQ):
         n = len(leaf.words)
-        return [
-            (i, n)
-            for i in range(len(words) - n + 1)
-            if tuple(words[i : i + n]) == leaf.words
-        ]
+        return [(i, n) for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == leaf.words]
     return [(i, 1) for i, word in enumerate(words) if word_matches(leaf, word)]

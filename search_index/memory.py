@@ -63,9 +63,7 @@ class MemoryIndex:
         if self._closed:
             raise SearchError("this index is closed")
 
-    def apply(
-        self, *, upserts: Sequence[SearchDocument] = (), deletes: Sequence[str] = ()
-    ) -> None:
+    def apply(self, *, upserts: Sequence[SearchDocument] = (), deletes: Sequence[str] = ()) -> None:
         self._check_open()
         docs, gone = coalesce(upserts, deletes)
         prepared = [(doc, _analyse(doc)) for doc in docs]

@@ -256,9 +256,7 @@ def _word_node(raw: str, field: str | None) -> Node:
             )
         distance = int(match.group(2)) if match.group(2) else 1
         if not 1 <= distance <= MAX_FUZZY:
-            raise QuerySyntaxError(
-                f"in {raw!r}, the fuzzy distance must be 1 or 2 (as in tern~1)"
-            )
+            raise QuerySyntaxError(f"in {raw!r}, the fuzzy distance must be 1 or 2 (as in tern~1)")
         return Fuzzy(match.group(1), distance, field)
     return Word(raw, field)
 

@@ -182,9 +182,7 @@ class WhooshIndex:
 
     # ------------------------------------------------------------ the interface
 
-    def apply(
-        self, *, upserts: Sequence[SearchDocument] = (), deletes: Sequence[str] = ()
-    ) -> None:
+    def apply(self, *, upserts: Sequence[SearchDocument] = (), deletes: Sequence[str] = ()) -> None:
         self._check_open()
         docs, gone = coalesce(upserts, deletes)
         if not docs and not gone:
@@ -251,9 +249,7 @@ class WhooshIndex:
                         leaves=leaves,
                     )
                 )
-        return SearchResults(
-            query=query, total=total, page=page, page_size=page_size, hits=hits
-        )
+        return SearchResults(query=query, total=total, page=page, page_size=page_size, hits=hits)
 
     def doc_count(self) -> int:
         self._check_open()
