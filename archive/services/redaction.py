@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Literal
 
 __all__ = [
+    "ENGINE_VERSION",
     "ProtectedName",
     "Redaction",
     "Span",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 SpanSource = Literal["person", "pattern", "manual"]
+
+# Changes whenever a rule changes what gets redacted, so that callers can fingerprint a
+# stored redaction with it and recompute the ones made by an older engine.
+ENGINE_VERSION = "redaction-2"
 
 PERSON_REASON = "name of protected person"
 MIN_NAME_LETTERS = 2
@@ -199,9 +204,12 @@ def _word_pattern(word: str) -> str:
     return _LINE_BREAK_HYPHEN.join(re.escape(char) for char in word)
 
 
-@lru_cache(maxsize=4096)
 def _name_pattern(name: str) -> re.Pattern[str]:
-    """Compile the folded-text pattern for one registered name."""
+    """Compile the folded-text pattern for one registered name.
+
+    Not cached here: names are decrypted only to redact, and should not outlive the call
+    in a cache of our own (``re`` keeps a small cache of recent patterns regardless).
+    """
     folded = fold(name)
     tokens = [m for m in _NAME_TOKEN.finditer(folded)]
     pieces: list[str] = []
