@@ -1,0 +1,250 @@
+"""Typed SQLAlchemy 2 models. One ``DeclarativeBase``; all timestamps timezone-aware."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+ITEM_KINDS = ("testimony", "source_excerpt", "file_exhibit")
+ITEM_STATUSES = ("draft", "sealed", "published")
+PERSON_ROLES = ("witness", "victim", "source")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    persons: Mapped[list[ProtectedPerson]] = relationship(back_populates="case", order_by="ProtectedPerson.id")
+    items: Mapped[list[Item]] = relationship(back_populates="case", order_by="Item.id")
+
+
+class ProtectedPerson(Base):
+    """A witness, victim or source: a pseudonym in the clear, the identity only encrypted."""
+
+    __tablename__ = "protected_persons"
+    __table_args__ = (UniqueConstraint("case_id", "pseudonym"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uid)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    pseudonym: Mapped[str] = mapped_column(String(80))
+    identity_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    identity_nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    identity_key_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="persons")
+
+    def __repr__(self) -> str:  # never the identity
+        return f"<ProtectedPerson {self.pseudonym} of case {self.case_id}>"
+
+
+class Blob(Base):
+    """Original bytes, stored once on disk under their SHA-256 digest."""
+
+    __tablename__ = "blobs"
+
+    digest: Mapped[str] = mapped_column(String(71), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uid)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="sealed")
+    title: Mapped[str] = mapped_column(String(300))
+    language: Mapped[str] = mapped_column(String(12))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("protected_persons.id"))
+    digest: Mapped[str] = mapped_column(ForeignKey("blobs.digest"))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    event_date: Mapped[dt.date | None] = mapped_column(Date)
+    collected_at: Mapped[dt.datetime | None] = mapped_column()
+    collected_by: Mapped[str | None] = mapped_column(String(200))
+    place: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    citation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(Text)
+    public_text: Mapped[str | None] = mapped_column(Text)
+    public_title: Mapped[str | None] = mapped_column(String(400))
+    redaction_basis: Mapped[str | None] = mapped_column(String(71))
+    redacted_at: Mapped[dt.datetime | None] = mapped_column()
+    published_at: Mapped[dt.datetime | None] = mapped_column()
+    seed_key: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="items")
+    person: Mapped[ProtectedPerson | None] = relationship()
+    blob: Mapped[Blob] = relationship()
+    redactions: Mapped[list[Redaction]] = relationship(
+        back_populates="item", order_by="Redaction.start", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[CustodyEvent]] = relationship(
+        back_populates="item", order_by="CustodyEvent.seq", viewonly=True
+    )
+
+    #: The original text, set by a view that is allowed to show it (never persisted).
+    text_view = None
+
+    @property
+    def is_text(self) -> bool:
+        return self.kind in ("testimony", "source_excerpt")
+
+
+class Redaction(Base):
+    """A span of an item's original that the public must not see."""
+
+    __tablename__ = "redactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(200))
+
+    item: Mapped[Item] = relationship(back_populates="redactions")
+
+
+class SigningKeyRecord(Base):
+    """Public half of every key that ever signed for the archive (never the private key)."""
+
+    __tablename__ = "signing_keys"
+
+    key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class CustodyEvent(Base):
+    """One append-only record of something that happened to an item.
+
+    ``canonical`` holds the RFC 8785 bytes that were signed; the other columns are
+    indexes into it. Rows are never updated or deleted (guarded here and by a trigger).
+    """
+
+    __tablename__ = "custody_events"
+    __table_args__ = (UniqueConstraint("item_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(20))
+    at: Mapped[dt.datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(200))
+    canonical: Mapped[bytes] = mapped_column(LargeBinary)
+    event_hash: Mapped[str] = mapped_column(String(71))
+    key_id: Mapped[str] = mapped_column(ForeignKey("signing_keys.key_id"))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+    item: Mapped[Item] = relationship(back_populates="events")
+
+
+class OutboxEntry(Base):
+    """A pending index change, written in the same transaction as the change itself."""
+
+    __tablename__ = "index_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_uid: Mapped[str] = mapped_column(String(36), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its SHA-256 only."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20), default="admin")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Raised when code tries to change or remove a custody event."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_custody_changes(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in session.dirty:
+        if isinstance(obj, CustodyEvent) and session.is_modified(obj):
+            raise AppendOnlyViolation("custody events are append-only: update refused")
+    for obj in session.deleted:
+        if isinstance(obj, CustodyEvent):
+            raise AppendOnlyViolation("custody events are append-only: delete refused")
+
+
+__all__ = [
+    "ITEM_KINDS",
+    "ITEM_STATUSES",
+    "PERSON_ROLES",
+    "ApiToken",
+    "AppendOnlyViolation",
+    "Base",
+    "Blob",
+    "Case",
+    "CustodyEvent",
+    "Item",
+    "OutboxEntry",
+    "ProtectedPerson",
+    "Redaction",
+    "SigningKeyRecord",
+    "utcnow",
+]

@@ -1,0 +1,225 @@
+"""marshmallow 4 schemas of the API. Public schemas are allowlists: a field not listed
+here is never shown to the public, whatever the model grows."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from flask_smorest.fields import Upload
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from archive.models import ITEM_KINDS, PERSON_ROLES
+
+LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="an ISO 639 language code such as fr or en")
+TAGS = fields.List(fields.String(validate=validate.Length(min=1, max=60)), load_default=list, validate=validate.Length(max=30))
+
+
+class StrictSchema(Schema):
+    class Meta:
+        ordered = True
+
+
+# ---- cases and persons ------------------------------------------------------------------
+
+
+class CaseCreateSchema(StrictSchema):
+    slug = fields.String(required=True, metadata={"description": "lowercase letters, digits and hyphens"})
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    summary = fields.String(load_default="", validate=validate.Length(max=5000))
+    place = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class CaseSchema(StrictSchema):
+    slug = fields.String()
+    title = fields.String()
+    summary = fields.String()
+    place = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class PersonCreateSchema(StrictSchema):
+    role = fields.String(load_default="witness", validate=validate.OneOf(PERSON_ROLES))
+    names = fields.List(fields.String(validate=validate.Length(min=2, max=200)), required=True, validate=validate.Length(min=1, max=20))
+    aliases = fields.List(fields.String(validate=validate.Length(min=2, max=200)), load_default=list, validate=validate.Length(max=50))
+    contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+
+
+class PersonSchema(StrictSchema):
+    """Only the pseudonym: the identity never leaves the vault through the API."""
+
+    id = fields.String(attribute="uid")
+    pseudonym = fields.String()
+    role = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+# ---- items ----------------------------------------------------------------------------
+
+
+class CitationSchema(StrictSchema):
+    publication = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    author = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
+    published = fields.Date(load_default=None, allow_none=True)
+    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class _ItemCommon(StrictSchema):
+    language = fields.String(required=True, validate=LANGUAGE)
+    event_date = fields.Date(load_default=None, allow_none=True, metadata={"description": "when it happened"})
+    collected_at = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "when it was collected"})
+    collected_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    place = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={"description": "coarse public location"})
+    tags = TAGS
+
+
+class TestimonyCreateSchema(_ItemCommon):
+    text = fields.String(required=True, validate=validate.Length(min=1))
+    person = fields.String(required=True, metadata={"description": "id of the witness (a protected person of the case)"})
+    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+
+
+class ExcerptCreateSchema(_ItemCommon):
+    text = fields.String(required=True, validate=validate.Length(min=1), metadata={"description": "the quoted passage"})
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    citation = fields.Nested(CitationSchema, required=True)
+
+
+class ExhibitFormSchema(_ItemCommon):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=10000))
+    tags = fields.String(load_default="", metadata={"description": "comma-separated tags"})
+
+
+class ExhibitFileSchema(Schema):
+    file = Upload(required=True)
+
+
+class RedactionSpanSchema(StrictSchema):
+    start = fields.Integer()
+    end = fields.Integer()
+    label = fields.String()
+    source = fields.String()
+    reason = fields.String()
+
+
+class ItemSchema(StrictSchema):
+    """The full view, for token holders."""
+
+    id = fields.String(attribute="uid")
+    case = fields.Function(lambda item: item.case.slug)
+    kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
+    status = fields.String()
+    title = fields.String()
+    language = fields.String()
+    person = fields.Function(lambda item: item.person.pseudonym if item.person else None)
+    digest = fields.String()
+    filename = fields.String(allow_none=True)
+    media_type = fields.Function(lambda item: item.blob.media_type)
+    size = fields.Function(lambda item: item.blob.size)
+    event_date = fields.Date(allow_none=True)
+    collected_at = fields.AwareDateTime(allow_none=True)
+    collected_by = fields.String(allow_none=True)
+    place = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    citation = fields.Dict(allow_none=True)
+    description = fields.String(allow_none=True)
+    text = fields.String(attribute="text_view", allow_none=True, metadata={"description": "the original text (testimonies, excerpts)"})
+    public_title = fields.String(allow_none=True)
+    public_text = fields.String(allow_none=True)
+    redactions = fields.List(fields.Nested(RedactionSpanSchema))
+    redacted_at = fields.AwareDateTime(allow_none=True)
+    published_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class PublicCitationSchema(StrictSchema):
+    publication = fields.String(allow_none=True)
+    author = fields.String(allow_none=True)
+    url = fields.String(allow_none=True)
+    published = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+
+
+class PublicItemSchema(StrictSchema):
+    """What anyone may see of a published item (an allowlist, pinned by a test)."""
+
+    id = fields.String()
+    case = fields.String()
+    kind = fields.String()
+    title = fields.String()
+    language = fields.String()
+    event_date = fields.Date(allow_none=True)
+    place = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    text = fields.String(allow_none=True)
+    citation = fields.Nested(PublicCitationSchema, allow_none=True)
+    labels = fields.List(fields.String(), metadata={"description": "labels that stand where text was withheld"})
+    published_at = fields.AwareDateTime(allow_none=True)
+    digest = fields.String(metadata={"description": "SHA-256 of a file exhibit's bytes"})
+    media_type = fields.String()
+    size = fields.Integer()
+
+
+class ItemListArgs(StrictSchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(("draft", "sealed", "published")))
+
+
+class CustodyEventSchema(StrictSchema):
+    seq = fields.Integer()
+    type = fields.String()
+    at = fields.AwareDateTime()
+    actor = fields.String()
+    event = fields.Function(lambda row: json.loads(row.canonical), metadata={"description": "the signed event"})
+    canonical = fields.Function(lambda row: base64.b64encode(row.canonical).decode(), metadata={"description": "RFC 8785 bytes that were signed, base64"})
+    event_hash = fields.String()
+    key_id = fields.String()
+    signature = fields.Function(lambda row: base64.b64encode(row.signature).decode(), metadata={"description": "Ed25519, base64"})
+
+
+# ---- search -------------------------------------------------------------------------
+
+
+class SearchArgsSchema(StrictSchema):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    case = fields.String(load_default=None)
+    kind = fields.String(load_default=None, validate=validate.OneOf(ITEM_KINDS))
+    language = fields.String(load_default=None, validate=LANGUAGE)
+    scope = fields.String(
+        load_default=None,
+        validate=validate.OneOf(("public", "restricted")),
+        metadata={"description": "restricted needs a token; token holders get restricted by default"},
+    )
+
+    @validates_schema
+    def _not_blank(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data["q"].strip():
+            raise ValidationError("the search query is empty", "q")
+
+
+class SearchHitSchema(StrictSchema):
+    id = fields.String(attribute="doc_id")
+    score = fields.Float()
+    title = fields.String()
+    snippet = fields.String(metadata={"description": "HTML: escaped text, matches in <mark>"})
+    kind = fields.String()
+    case = fields.String(attribute="case_id")
+    language = fields.String()
+    place = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    event_date = fields.Date(allow_none=True)
+
+
+class SearchResultsSchema(StrictSchema):
+    query = fields.String()
+    scope = fields.String()
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+    hits = fields.List(fields.Nested(SearchHitSchema))

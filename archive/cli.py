@@ -1,0 +1,245 @@
+"""The `temoin` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from archive.config import Settings
+from archive.services.runtime import Archive, init_archive
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+def _archive(ctx: click.Context) -> Archive:
+    settings = _settings(ctx)
+    if not (settings.signing_key_file.exists() and settings.vault_key_file.exists()):
+        raise click.ClickException(f"no archive in {settings.data_dir}: run `temoin init` first")
+    return Archive(settings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="TEMOIN_DATA_DIR",
+              help="Archive data directory [env TEMOIN_DATA_DIR; default ./data].")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None) -> None:
+    """Témoin: an archive for human rights investigations."""
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings.from_env(**overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = settings
+
+
+@main.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the data directory, database, keys and indexes (safe to run again)."""
+    report = init_archive(_settings(ctx))
+    click.echo(f"Data directory: {report.data_dir}")
+    click.echo(f"Database:       {report.database_url}")
+    click.echo(f"Signing key:    {report.signing_key_id}{' (new)' if report.created_signing_key else ''}")
+    click.echo(f"Identity vault: {'created' if report.created_vault else 'present'}")
+    if report.admin_token:
+        click.echo(f"Admin token:    {report.admin_token}")
+        click.echo(f"                (kept in {report.admin_token_file}; delete that file once you have stored it)")
+    else:
+        click.echo("Admin token:    shown when it was created (its file was removed)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Serve the archive with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from archive.web import create_app
+
+    settings = _settings(ctx)
+    _archive(ctx).close()
+    app = create_app(settings)
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Any:
+            return app
+
+    click.echo(f"Témoin is serving {settings.data_dir} on http://{host}:{port}/")
+    click.echo(f"  public search:  http://{host}:{port}/search?q=Moura")
+    click.echo(f"  API document:   http://{host}:{port}/api/v1/openapi.json")
+    Server().run()
+
+
+@main.command()
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A case file in the seeds format (default: the founding case).")
+@click.option("--no-publish", is_flag=True, help="Load the items without publishing them.")
+@click.pass_context
+def seed(ctx: click.Context, path: Path | None, no_publish: bool) -> None:
+    """Load the founding case (Moura, Mali, 2022) through the services; idempotent."""
+    from seeds.loader import load_seed
+
+    arc = _archive(ctx)
+    try:
+        report = load_seed(arc, path, publish=not no_publish)
+    finally:
+        arc.close()
+    click.echo(
+        f"Case {report.case}: {report.persons_added} protected person(s) added, "
+        f"{report.items_added} item(s) added, {report.items_published} published."
+    )
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--batch-size", default=200, show_default=True, type=int)
+@click.pass_context
+def import_(ctx: click.Context, path: Path, batch_size: int) -> None:
+    """Import items from a JSON Lines file (one testimony or excerpt per line).
+
+    Each line: {"case", "kind": "testimony"|"source_excerpt", "text", "title", "language",
+    optional "person" (id), "event_date", "collected_at", "collected_by", "place", "tags",
+    "citation", "publish"}. The whole file is checked first; nothing is imported if any
+    line is wrong.
+    """
+    from archive.services.importer import import_jsonl, read_records
+
+    arc = _archive(ctx)
+    try:
+        total = len(read_records(path)[0])
+        with tqdm(total=total, unit="item", desc="import", disable=None) as bar:
+            report = import_jsonl(arc, path, batch_size=batch_size, progress=bar.update)
+    finally:
+        arc.close()
+    if report.errors:
+        for error in report.errors:
+            click.echo(error, err=True)
+        raise click.ClickException(f"{len(report.errors)} problem(s) found; nothing was imported")
+    click.echo(f"Imported {report.imported} item(s), published {report.published}.")
+
+
+@main.command()
+@click.option("--public", "only_public", is_flag=True, help="Rebuild only the public index.")
+@click.option("--restricted", "only_restricted", is_flag=True, help="Rebuild only the restricted index.")
+@click.pass_context
+def reindex(ctx: click.Context, only_public: bool, only_restricted: bool) -> None:
+    """Rebuild the search indexes from the database."""
+    from sqlalchemy import func, select
+
+    from archive.models import Item
+    from archive.services.indexing import reindex as rebuild
+
+    both = not (only_public or only_restricted)
+    arc = _archive(ctx)
+    try:
+        with arc.db.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(Item)) or 0
+        with tqdm(total=total, unit="item", desc="reindex", disable=None) as bar:
+            count = rebuild(arc, public=both or only_public, restricted=both or only_restricted, progress=bar.update)
+    finally:
+        arc.close()
+    click.echo(f"Reindexed {count} item(s).")
+
+
+@main.command()
+@click.pass_context
+def audit(ctx: click.Context) -> None:
+    """Recompute every digest, signature and chain link; exit 1 naming what fails."""
+    from archive.services.audit import audit as run_audit
+
+    arc = _archive(ctx)
+    try:
+        report = run_audit(arc)
+    finally:
+        arc.close()
+    click.echo(f"Checked {report.blobs} blob(s), {report.items} item(s), {report.events} custody event(s).")
+    if report.ok:
+        click.echo("Audit passed: every record matches.")
+        return
+    for finding in report.findings:
+        click.echo(f"FAIL {finding}", err=True)
+    click.echo(f"Audit failed: {len(report.findings)} problem(s).", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@click.argument("item_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write (JSON).")
+@click.option("--actor", default="cli", show_default=True, help="Who exports (recorded in custody).")
+@click.pass_context
+def export(ctx: click.Context, item_id: str, output: Path, actor: str) -> None:
+    """Export an item's evidence record (digest, signed events, public keys) to a JSON file."""
+    from archive.errors import ArchiveError
+    from archive.services.custody import append_event
+    from archive.services.export import export_item
+    from archive.services.items import get_item
+
+    arc = _archive(ctx)
+    try:
+        with arc.unit_of_work() as session:
+            try:
+                item = get_item(session, item_id)
+            except ArchiveError as exc:
+                raise click.ClickException(exc.message) from None
+            append_event(arc, session, item, "exported", actor=actor, details={"to": "file"})
+            document = export_item(arc, session, item)
+    finally:
+        arc.close()
+    output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"Wrote {output} ({len(document['events'])} events).")
+
+
+@main.group()
+def keys() -> None:
+    """The archive's signing keys."""
+
+
+@keys.command("list")
+@click.pass_context
+def keys_list(ctx: click.Context) -> None:
+    """List every key that has signed for the archive, as C2SP verifier keys."""
+    from sqlalchemy import select
+
+    from archive.models import SigningKeyRecord
+    from evidence.signing import VerifierKey
+
+    arc = _archive(ctx)
+    try:
+        with arc.db.sessions() as session:
+            for record in session.scalars(select(SigningKeyRecord).order_by(SigningKeyRecord.created_at)):
+                vkey = VerifierKey(name=record.name, public_key=record.public_key).to_vkey()
+                state = "retired" if record.retired_at else "active"
+                click.echo(f"{record.key_id}  {state:7}  {vkey}")
+    finally:
+        arc.close()
+
+
+@keys.command("public-pem")
+@click.pass_context
+def keys_public_pem(ctx: click.Context) -> None:
+    """Print the current signing key's public key as PEM (for openssl)."""
+    arc = _archive(ctx)
+    try:
+        click.echo(arc.signing_key.verifier().to_pem().decode("ascii"), nl=False)
+    finally:
+        arc.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,108 @@
+"""`temoin audit`: recompute every digest, signature and chain link from stored rows and blobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from sqlalchemy import select
+
+from archive.models import Blob, CustodyEvent, Item, SigningKeyRecord
+from archive.services.runtime import Archive
+from evidence.canonical import parse_canonical
+from evidence.custody import SignedEvent, event_digest, verify_chain, verify_event_signature
+from evidence.digest import Digest, digest_file
+from evidence.errors import VerificationError
+from evidence.signing import VerifierKey
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    record: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.problem}"
+
+
+@dataclass
+class AuditReport:
+    blobs: int = 0
+    events: int = 0
+    items: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def audit(arc: Archive, *, progress: Callable[[int], None] | None = None) -> AuditReport:
+    report = AuditReport()
+    with arc.db.sessions() as session:
+        for blob in session.scalars(select(Blob).order_by(Blob.digest)):
+            report.blobs += 1
+            report.findings.extend(_check_blob(arc, blob))
+        keys = {
+            k.key_id: VerifierKey(name=k.name, public_key=k.public_key)
+            for k in session.scalars(select(SigningKeyRecord))
+        }
+        items = {i.id: i for i in session.scalars(select(Item))}
+        report.items = len(items)
+        rows = session.scalars(select(CustodyEvent).order_by(CustodyEvent.item_id, CustodyEvent.seq))
+        for item_id, group in groupby(rows, key=lambda r: r.item_id):
+            events = list(group)
+            report.events += len(events)
+            report.findings.extend(_check_item_events(items[item_id], events, keys))
+            if progress:
+                progress(len(events))
+        seen = {i for i, in session.execute(select(CustodyEvent.item_id).distinct())}
+        for item in items.values():
+            if item.id not in seen:
+                report.findings.append(Finding(record=f"item {item.uid}", problem="has no custody events"))
+    return report
+
+
+def _check_blob(arc: Archive, blob: Blob) -> Iterator[Finding]:
+    record = f"blob {blob.digest}"
+    try:
+        expected = Digest.parse(blob.digest)
+    except VerificationError as exc:
+        yield Finding(record=record, problem=f"malformed digest: {exc}")
+        return
+    path = arc.blobs.path_for(expected)
+    if not path.exists():
+        yield Finding(record=record, problem=f"file missing at {path}")
+        return
+    actual = digest_file(path)
+    if actual != expected:
+        yield Finding(record=record, problem=f"content hashes to {actual}, not to its recorded digest")
+    elif path.stat().st_size != blob.size:
+        yield Finding(record=record, problem=f"size {path.stat().st_size} differs from recorded {blob.size}")
+
+
+def _check_item_events(item: Item, rows: list[CustodyEvent], keys: dict[str, VerifierKey]) -> Iterator[Finding]:
+    parsed = []
+    for row in rows:
+        record = f"custody event {item.uid}#{row.seq} (row {row.id})"
+        try:
+            event = parse_canonical(row.canonical)
+            if not isinstance(event, dict):
+                raise VerificationError("stored event is not a JSON object")
+            if str(event_digest(event)) != row.event_hash:
+                yield Finding(record=record, problem="stored bytes do not hash to the recorded event hash")
+            if (event.get("item"), event.get("seq"), event.get("type")) != (item.uid, row.seq, row.type):
+                yield Finding(record=record, problem="columns disagree with the signed event")
+            if event.get("item_digest") != item.digest:
+                yield Finding(record=record, problem="signed item digest differs from the item's digest")
+            verify_event_signature(SignedEvent(event=event, key_id=row.key_id, signature=row.signature), keys)
+        except VerificationError as exc:
+            yield Finding(record=record, problem=str(exc))
+            continue
+        parsed.append(event)
+    if len(parsed) == len(rows):
+        try:
+            verify_chain(parsed)
+        except VerificationError as exc:
+            yield Finding(record=f"custody chain of item {item.uid}", problem=str(exc))

@@ -1,0 +1,117 @@
+"""Cases and the protected persons registered in them."""
+
+from __future__ import annotations
+
+import re
+import string
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from archive.errors import Conflict, InvalidInput, NotFound
+from archive.models import PERSON_ROLES, Case, ProtectedPerson, new_uid
+from archive.services.redaction import ProtectedName
+from archive.services.runtime import Archive
+from archive.services.vault import Identity, Sealed
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
+ROLE_LABELS = {"witness": "Witness", "victim": "Victim", "source": "Source"}
+
+
+def create_case(
+    session: Session, *, slug: str, title: str, summary: str = "", place: str | None = None
+) -> Case:
+    if not SLUG.match(slug):
+        raise InvalidInput(
+            "a case slug is 3-80 characters of lowercase letters, digits and hyphens",
+            errors={"slug": ["invalid slug"]},
+        )
+    if session.scalar(select(Case).where(Case.slug == slug)) is not None:
+        raise Conflict(f"case {slug!r} already exists", errors={"slug": ["already exists"]})
+    case = Case(slug=slug, title=title.strip(), summary=summary.strip(), place=place)
+    session.add(case)
+    session.flush()
+    return case
+
+
+def get_case(session: Session, slug: str) -> Case:
+    case = session.scalar(select(Case).where(Case.slug == slug))
+    if case is None:
+        raise NotFound(f"no case {slug!r}")
+    return case
+
+
+def list_cases(session: Session) -> list[Case]:
+    return list(session.scalars(select(Case).order_by(Case.created_at, Case.id)))
+
+
+def letter_code(n: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: stable, short pseudonym suffixes."""
+    letters = string.ascii_uppercase
+    code = ""
+    n += 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        code = letters[rem] + code
+    return code
+
+
+def register_person(arc: Archive, session: Session, case: Case, *, role: str, identity: Identity) -> ProtectedPerson:
+    """Seal the identity in the vault and give the person a case-local pseudonym.
+
+    Every item of the case is redacted again, so the new names vanish from public text.
+    """
+    if role not in PERSON_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(PERSON_ROLES)}", errors={"role": ["unknown role"]})
+    names = [n.strip() for n in identity.all_names if n and n.strip()]
+    if not identity.names or not names:
+        raise InvalidInput("a protected person needs at least one name", errors={"names": ["required"]})
+    try:
+        ProtectedName(label="check", names=tuple(names))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), errors={"names": [str(exc)]}) from None
+    same_role = session.scalar(
+        select(func.count()).select_from(ProtectedPerson).where(
+            ProtectedPerson.case_id == case.id, ProtectedPerson.role == role
+        )
+    )
+    uid = new_uid()
+    sealed = arc.vault.seal(identity, person_uid=uid)
+    person = ProtectedPerson(
+        uid=uid,
+        case_id=case.id,
+        role=role,
+        pseudonym=f"{ROLE_LABELS[role]} {letter_code(same_role or 0)}",
+        identity_ciphertext=sealed.ciphertext,
+        identity_nonce=sealed.nonce,
+        identity_key_id=sealed.key_id,
+    )
+    session.add(person)
+    session.flush()
+    session.refresh(case, attribute_names=["persons"])
+    from archive.services.items import redact_case_items
+
+    redact_case_items(arc, session, case, actor="archive")
+    return person
+
+
+def get_person(session: Session, case: Case, uid: str) -> ProtectedPerson:
+    person = session.scalar(select(ProtectedPerson).where(ProtectedPerson.uid == uid))
+    if person is None or person.case_id != case.id:
+        raise NotFound(f"no protected person {uid!r} in case {case.slug!r}")
+    return person
+
+
+def open_identity(arc: Archive, person: ProtectedPerson) -> Identity:
+    return arc.vault.open(
+        Sealed(ciphertext=person.identity_ciphertext, nonce=person.identity_nonce, key_id=person.identity_key_id),
+        person_uid=person.uid,
+    )
+
+
+def protected_names(arc: Archive, case: Case) -> list[ProtectedName]:
+    """Decrypted in memory only, to compute redactions."""
+    return [
+        ProtectedName(label=person.pseudonym, names=tuple(n for n in open_identity(arc, person).all_names if n.strip()))
+        for person in case.persons
+    ]

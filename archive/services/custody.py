@@ -1,0 +1,62 @@
+"""Custody v1: every thing that happens to an item is a signed, hash-chained event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import CustodyEvent, Item, utcnow
+from archive.services.runtime import Archive, register_signing_key
+from evidence.custody import event_bytes, event_digest, make_event, sign_event
+
+
+def append_event(
+    arc: Archive,
+    session: Session,
+    item: Item,
+    type_: str,
+    *,
+    actor: str,
+    details: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> CustodyEvent:
+    """Sign and store the item's next event, linked to the hash of its previous one."""
+    last = session.scalar(
+        select(CustodyEvent).where(CustodyEvent.item_id == item.id).order_by(CustodyEvent.seq.desc()).limit(1)
+    )
+    at = at or utcnow()
+    event = make_event(
+        case=item.case.slug,
+        item=item.uid,
+        seq=0 if last is None else last.seq + 1,
+        type=type_,
+        at=at,
+        actor=actor,
+        item_digest=item.digest,
+        details=details or {},
+        prev=None if last is None else last.event_hash,
+    )
+    key = arc.signing_key
+    register_signing_key(session, key)
+    signed = sign_event(event, key)
+    row = CustodyEvent(
+        item_id=item.id,
+        seq=event["seq"],
+        type=type_,
+        at=at,
+        actor=actor,
+        canonical=event_bytes(event),
+        event_hash=str(event_digest(event)),
+        key_id=signed.key_id,
+        signature=signed.signature,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def events_of(session: Session, item: Item) -> list[CustodyEvent]:
+    return list(session.scalars(select(CustodyEvent).where(CustodyEvent.item_id == item.id).order_by(CustodyEvent.seq)))

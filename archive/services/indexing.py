@@ -1,0 +1,120 @@
+"""Apply queued index changes after commit, in batches; rebuild both indexes on demand.
+
+The outbox row is written in the same transaction as the change it stands for. It is
+marked done only after both index commits, so a crash between the two loses nothing:
+the next run applies it again (upserts are idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import func, select, update
+
+from archive.models import Item, OutboxEntry, utcnow
+from archive.services.items import original_text, public_projection
+from archive.services.runtime import Archive
+from search_index import SearchDocument
+
+log = logging.getLogger(__name__)
+
+
+def restricted_document(arc: Archive, item: Item) -> SearchDocument:
+    body = original_text(arc, item) if item.is_text else (item.description or "")
+    return SearchDocument(
+        doc_id=item.uid,
+        case_id=item.case.slug,
+        kind=item.kind,
+        language=item.language,
+        title=item.title,
+        body=body,
+        place=item.place,
+        tags=tuple(item.tags),
+        event_date=item.event_date,
+        collected_date=item.collected_at.date() if item.collected_at else None,
+    )
+
+
+def public_document(arc: Archive, item: Item) -> SearchDocument | None:
+    """The redacted document, or None when the item is not public."""
+    if item.status != "published" or item.public_title is None:
+        return None
+    view = public_projection(arc, item)
+    return SearchDocument(
+        doc_id=item.uid,
+        case_id=item.case.slug,
+        kind=item.kind,
+        language=item.language,
+        title=view["title"],
+        body=view["text"] or "",
+        place=view["place"],
+        tags=tuple(t for t in view["tags"] if t),
+        event_date=item.event_date,
+    )
+
+
+def apply_items(arc: Archive, items: Iterable[Item], missing: Iterable[str] = ()) -> None:
+    restricted, public, public_deletes = [], [], list(missing)
+    for item in items:
+        restricted.append(restricted_document(arc, item))
+        doc = public_document(arc, item)
+        if doc is None:
+            public_deletes.append(item.uid)
+        else:
+            public.append(doc)
+    arc.restricted_index.apply(upserts=restricted, deletes=list(missing))
+    arc.public_index.apply(upserts=public, deletes=public_deletes)
+
+
+def process_outbox(arc: Archive, *, batch_size: int = 500) -> int:
+    """Apply every pending outbox entry; returns how many entries were done."""
+    done = 0
+    while True:
+        with arc.db.sessions() as session:
+            entries = list(
+                session.scalars(
+                    select(OutboxEntry).where(OutboxEntry.done_at.is_(None)).order_by(OutboxEntry.id).limit(batch_size)
+                )
+            )
+            if not entries:
+                return done
+            uids = sorted({e.item_uid for e in entries})
+            items = list(session.scalars(select(Item).where(Item.uid.in_(uids))))
+            found = {i.uid for i in items}
+            apply_items(arc, items, missing=[u for u in uids if u not in found])
+            ids = [e.id for e in entries]
+        with arc.db.transaction() as session:
+            session.execute(update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(done_at=utcnow()))
+        done += len(ids)
+
+
+def pending_count(arc: Archive) -> int:
+    with arc.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.done_at.is_(None))) or 0
+
+
+def reindex(
+    arc: Archive, *, public: bool = True, restricted: bool = True, progress: Callable[[int], None] | None = None
+) -> int:
+    """Rebuild the chosen indexes from the database, the source of truth."""
+    if public:
+        arc.public_index.clear()
+    if restricted:
+        arc.restricted_index.clear()
+    count = 0
+    with arc.db.sessions() as session:
+        total_ids = list(session.scalars(select(Item.id).order_by(Item.id)))
+        for start in range(0, len(total_ids), 500):
+            chunk = list(session.scalars(select(Item).where(Item.id.in_(total_ids[start : start + 500]))))
+            if restricted:
+                arc.restricted_index.apply(upserts=[restricted_document(arc, i) for i in chunk])
+            if public:
+                docs = [d for d in (public_document(arc, i) for i in chunk) if d is not None]
+                arc.public_index.apply(upserts=docs)
+            count += len(chunk)
+            if progress:
+                progress(len(chunk))
+    with arc.db.transaction() as session:
+        session.execute(update(OutboxEntry).where(OutboxEntry.done_at.is_(None)).values(done_at=utcnow()))
+    return count

@@ -1,0 +1,324 @@
+"""Items: ingest (with custody), redaction, publication and the public projection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.errors import InvalidInput, NotFound, NotReady
+from archive.models import Blob, Case, Item, OutboxEntry, ProtectedPerson, Redaction, utcnow
+from archive.services.cases import protected_names
+from archive.services.custody import append_event
+from archive.services.redaction import ENGINE_VERSION, ProtectedName, redact
+from archive.services.runtime import Archive
+from evidence.digest import Digest
+
+REDACTION_ENGINE = ENGINE_VERSION
+MAX_TEXT_BYTES = 2 * 1024 * 1024
+
+
+def enqueue_index(session: Session, item: Item) -> None:
+    session.add(OutboxEntry(item_uid=item.uid))
+
+
+def _store_blob(arc: Archive, session: Session, stored_digest: Digest, size: int, media_type: str) -> None:
+    if session.get(Blob, str(stored_digest)) is None:
+        session.add(Blob(digest=str(stored_digest), size=size, media_type=media_type))
+        session.flush()
+
+
+def ingest_text(
+    arc: Archive,
+    session: Session,
+    case: Case,
+    *,
+    kind: str,
+    text: str,
+    title: str,
+    language: str,
+    actor: str,
+    person: ProtectedPerson | None = None,
+    event_date: dt.date | None = None,
+    collected_at: dt.datetime | None = None,
+    collected_by: str | None = None,
+    place: str | None = None,
+    tags: list[str] | None = None,
+    citation: dict[str, Any] | None = None,
+    via: str = "api",
+    request_info: dict[str, Any] | None = None,
+    seed_key: str | None = None,
+) -> Item:
+    """Store a testimony or source excerpt as an original, with its first custody events."""
+    if kind not in ("testimony", "source_excerpt"):
+        raise InvalidInput(f"not a text kind: {kind}")
+    if not text.strip():
+        raise InvalidInput("the text is empty", errors={"text": ["required"]})
+    data = text.encode("utf-8")
+    if len(data) > MAX_TEXT_BYTES:
+        raise InvalidInput(f"the text is over {MAX_TEXT_BYTES} bytes", errors={"text": ["too long"]})
+    if person is not None and person.case_id != case.id:
+        raise InvalidInput("the person belongs to another case", errors={"person": ["not in this case"]})
+    stored = arc.blobs.write_bytes(data)
+    _store_blob(arc, session, stored.digest, stored.size, "text/plain; charset=utf-8")
+    item = Item(
+        case_id=case.id,
+        case=case,
+        kind=kind,
+        status="sealed",
+        title=title.strip(),
+        language=language,
+        person_id=person.id if person else None,
+        digest=str(stored.digest),
+        event_date=event_date,
+        collected_at=collected_at,
+        collected_by=collected_by,
+        place=place,
+        tags=list(tags or []),
+        citation=citation,
+        seed_key=seed_key,
+    )
+    session.add(item)
+    session.flush()
+    _record_intake(arc, session, item, actor=actor, via=via, size=stored.size, request_info=request_info)
+    redact_item(arc, session, item, actor=actor)
+    enqueue_index(session, item)
+    return item
+
+
+def ingest_exhibit(
+    arc: Archive,
+    session: Session,
+    case: Case,
+    *,
+    stream: BinaryIO,
+    filename: str,
+    media_type: str,
+    title: str,
+    language: str,
+    actor: str,
+    description: str | None = None,
+    event_date: dt.date | None = None,
+    collected_at: dt.datetime | None = None,
+    collected_by: str | None = None,
+    place: str | None = None,
+    tags: list[str] | None = None,
+    request_info: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> Item:
+    """Stream a file exhibit to disk while hashing it; nothing is held in memory whole."""
+    try:
+        stored = arc.blobs.write_stream(stream, limit=limit)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), errors={"file": [str(exc)]}) from None
+    if stored.size == 0:
+        raise InvalidInput("the file is empty", errors={"file": ["empty file"]})
+    _store_blob(arc, session, stored.digest, stored.size, media_type)
+    item = Item(
+        case_id=case.id,
+        case=case,
+        kind="file_exhibit",
+        status="sealed",
+        title=title.strip(),
+        language=language,
+        digest=str(stored.digest),
+        filename=filename,
+        description=description,
+        event_date=event_date,
+        collected_at=collected_at,
+        collected_by=collected_by,
+        place=place,
+        tags=list(tags or []),
+    )
+    session.add(item)
+    session.flush()
+    _record_intake(arc, session, item, actor=actor, via="api", size=stored.size, request_info=request_info)
+    redact_item(arc, session, item, actor=actor)
+    enqueue_index(session, item)
+    return item
+
+
+def _record_intake(
+    arc: Archive, session: Session, item: Item, *, actor: str, via: str, size: int, request_info: dict[str, Any] | None
+) -> None:
+    collected: dict[str, Any] = {
+        "by": item.collected_by or actor,
+        "at": item.collected_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if item.collected_at else None,
+        "place": item.place,
+    }
+    if request_info:
+        collected["request"] = request_info
+    append_event(arc, session, item, "collected", actor=actor, details=collected)
+    append_event(
+        arc,
+        session,
+        item,
+        "ingested",
+        actor=actor,
+        details={"digest": item.digest, "size": size, "kind": item.kind, "via": via},
+    )
+
+
+def original_text(arc: Archive, item: Item) -> str:
+    return arc.blobs.read_bytes(Digest.parse(item.digest)).decode("utf-8")
+
+
+def redaction_basis(item: Item, names: list[ProtectedName]) -> str:
+    """A fingerprint of everything a redaction depends on; a change makes it stale."""
+    material = json.dumps(
+        [
+            REDACTION_ENGINE,
+            item.digest,
+            item.title,
+            item.place,
+            item.tags,
+            item.description,
+            item.citation,
+            sorted((n.label, sorted(n.names)) for n in names),
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        default=str,
+    )
+    return "sha256:" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def redact_item(arc: Archive, session: Session, item: Item, *, actor: str) -> bool:
+    """Compute the public text and spans; record a `redacted` event if the public text changed."""
+    names = protected_names(arc, item.case)
+    basis = redaction_basis(item, names)
+    if item.redaction_basis == basis:
+        return False
+    previous = item.public_text, item.public_title
+    spans = []
+    if item.is_text:
+        result = redact(original_text(arc, item), names)
+        item.public_text = result.text
+        spans = list(result.spans)
+    else:
+        item.public_text = redact(item.description, names).text if item.description else None
+    item.public_title = redact(item.title, names).text
+    item.redactions.clear()
+    session.flush()
+    item.redactions.extend(
+        Redaction(start=s.start, end=s.end, label=s.label, source=s.source, reason=s.reason) for s in spans
+    )
+    item.redaction_basis = basis
+    item.redacted_at = utcnow()
+    if previous != (item.public_text, item.public_title):
+        public_digest = Digest.sha256((item.public_text or "").encode())
+        append_event(
+            arc,
+            session,
+            item,
+            "redacted",
+            actor=actor,
+            details={
+                "engine": REDACTION_ENGINE,
+                "spans": len(spans),
+                "labels": sorted({s.label for s in spans}),
+                "public_text_digest": str(public_digest),
+            },
+        )
+        if item.status == "published":
+            enqueue_index(session, item)
+    return True
+
+
+def redact_case_items(arc: Archive, session: Session, case: Case, *, actor: str) -> int:
+    changed = 0
+    for item in session.scalars(select(Item).where(Item.case_id == case.id).order_by(Item.id)):
+        changed += redact_item(arc, session, item, actor=actor)
+    return changed
+
+
+def publish_item(arc: Archive, session: Session, item: Item, *, actor: str) -> Item:
+    if item.status == "published":
+        return item
+    if item.redacted_at is None:
+        raise NotReady("this item has no computed redaction yet; it cannot be published")
+    names = protected_names(arc, item.case)
+    if item.redaction_basis != redaction_basis(item, names):
+        raise NotReady("the redaction is stale (protected persons changed); recompute it before publishing")
+    item.status = "published"
+    item.published_at = utcnow()
+    append_event(
+        arc,
+        session,
+        item,
+        "published",
+        actor=actor,
+        details={"public_text_digest": str(Digest.sha256((item.public_text or "").encode()))},
+    )
+    enqueue_index(session, item)
+    return item
+
+
+def get_item(session: Session, uid: str) -> Item:
+    item = session.scalar(select(Item).where(Item.uid == uid))
+    if item is None:
+        raise NotFound(f"no item {uid!r}")
+    return item
+
+
+def get_public_item(session: Session, uid: str) -> Item:
+    item = session.scalar(select(Item).where(Item.uid == uid, Item.status == "published"))
+    if item is None:
+        raise NotFound(f"no published item {uid!r}")
+    return item
+
+
+def list_items(session: Session, case: Case, *, published_only: bool) -> list[Item]:
+    query = select(Item).where(Item.case_id == case.id).order_by(Item.id)
+    if published_only:
+        query = query.where(Item.status == "published")
+    return list(session.scalars(query))
+
+
+def list_published(session: Session, *, limit: int = 20) -> list[Item]:
+    return list(
+        session.scalars(
+            select(Item).where(Item.status == "published").order_by(Item.published_at.desc(), Item.id).limit(limit)
+        )
+    )
+
+
+def public_projection(arc: Archive, item: Item) -> dict[str, Any]:
+    """What the public may see of a published item: an allowlist, every string redacted.
+
+    The original's digest is withheld for text items: with the public text in hand, a
+    digest of the original would let anyone confirm a guessed name by hashing.
+    """
+    if item.status != "published":
+        raise NotFound(f"no published item {item.uid!r}")
+    names = protected_names(arc, item.case)
+
+    def clean(value: str | None) -> str | None:
+        return None if value is None else redact(value, names).text
+
+    citation = None
+    if item.citation:
+        citation = {k: clean(str(v)) if v is not None else None for k, v in item.citation.items()}
+    projection: dict[str, Any] = {
+        "id": item.uid,
+        "case": item.case.slug,
+        "kind": item.kind,
+        "title": item.public_title,
+        "language": item.language,
+        "event_date": item.event_date,
+        "place": clean(item.place),
+        "tags": [clean(t) for t in item.tags],
+        "text": item.public_text,
+        "citation": citation,
+        "published_at": item.published_at,
+        "labels": sorted({r.label for r in item.redactions}),
+    }
+    if item.kind == "file_exhibit":
+        projection["digest"] = item.digest
+        projection["media_type"] = item.blob.media_type
+        projection["size"] = item.blob.size
+    return projection

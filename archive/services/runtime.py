@@ -1,0 +1,164 @@
+"""The archive's runtime: settings, database, keys, blobs, vault and search indexes.
+
+Services receive an ``Archive`` and a SQLAlchemy ``Session``; they know nothing of Flask.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.config import Settings
+from archive.db import Database, migrate
+from archive.models import ApiToken, SigningKeyRecord
+from archive.services.blobs import BlobStore
+from archive.services.vault import Vault
+from evidence.signing import SigningKey, read_key_file, write_key_file
+from search_index import SearchIndex, WhooshIndex
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_TOKEN_FILE = "bootstrap-admin-token"
+
+
+class Archive:
+    """Everything a use case needs, opened lazily from one ``Settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.blobs = BlobStore(settings.blob_dir)
+
+    @cached_property
+    def signing_key(self) -> SigningKey:
+        return read_key_file(
+            self.settings.signing_key_file,
+            name=self.settings.log_origin,
+            passphrase=self.settings.signing_key_passphrase,
+        )
+
+    @cached_property
+    def vault(self) -> Vault:
+        return Vault.load(self.settings.vault_key_file)
+
+    @cached_property
+    def public_index(self) -> SearchIndex:
+        return WhooshIndex(self.settings.index_dir / "public")
+
+    @cached_property
+    def restricted_index(self) -> SearchIndex:
+        return WhooshIndex(self.settings.index_dir / "restricted")
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction; index changes it queued are applied once it has committed."""
+        with self.db.transaction() as session:
+            yield session
+        from archive.services.indexing import process_outbox
+
+        process_outbox(self)
+
+    def close(self) -> None:
+        for name in ("public_index", "restricted_index"):
+            index = self.__dict__.pop(name, None)
+            if index is not None:
+                index.close()
+        self.db.dispose()
+
+
+@dataclass(frozen=True, kw_only=True)
+class InitReport:
+    data_dir: Path
+    database_url: str
+    signing_key_id: str
+    created_signing_key: bool
+    created_vault: bool
+    admin_token: str | None
+    admin_token_file: Path
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def init_archive(settings: Settings) -> InitReport:
+    """Create (or complete) an archive: data dir, schema, keys, vault, indexes, admin token.
+
+    Safe to run again: nothing that exists is replaced.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_secret_key(settings)
+    created_key = False
+    if not settings.signing_key_file.exists():
+        key = SigningKey.generate(settings.log_origin)
+        settings.signing_key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_key_file(settings.signing_key_file, key, passphrase=settings.signing_key_passphrase)
+        created_key = True
+    created_vault = False
+    if not settings.vault_key_file.exists():
+        Vault.create(settings.vault_key_file)
+        created_vault = True
+    arc = Archive(settings)
+    try:
+        migrate(arc.db.engine)
+        arc.blobs.ensure()
+        key = arc.signing_key
+        token: str | None = None
+        token_file = settings.signing_key_file.parent / BOOTSTRAP_TOKEN_FILE
+        with arc.db.transaction() as session:
+            register_signing_key(session, key)
+            if session.scalar(select(ApiToken).where(ApiToken.revoked_at.is_(None)).limit(1)) is None:
+                token = "tmn_" + secrets.token_urlsafe(32)
+                session.add(ApiToken(name="bootstrap admin", token_hash=token_hash(token), role="admin"))
+                _write_private(token_file, token + "\n")
+        if token is None and token_file.exists():
+            token = token_file.read_text().strip()
+        # Opening the indexes creates them.
+        arc.public_index.doc_count()
+        arc.restricted_index.doc_count()
+        return InitReport(
+            data_dir=settings.data_dir,
+            database_url=settings.database_url,
+            signing_key_id=key.key_id_hex,
+            created_signing_key=created_key,
+            created_vault=created_vault,
+            admin_token=token,
+            admin_token_file=token_file,
+        )
+    finally:
+        arc.close()
+
+
+def register_signing_key(session: Session, key: SigningKey) -> None:
+    if session.get(SigningKeyRecord, key.key_id_hex) is None:
+        session.add(SigningKeyRecord(key_id=key.key_id_hex, name=key.name, public_key=key.public_key_bytes))
+
+
+def _ensure_secret_key(settings: Settings) -> None:
+    if settings.secret_key is None and not settings.secret_key_file.exists():
+        _write_private(settings.secret_key_file, secrets.token_hex(32))
+
+
+def secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.secret_key_file.exists():
+        return settings.secret_key_file.read_text().strip()
+    return secrets.token_hex(32)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)

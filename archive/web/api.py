@@ -1,0 +1,335 @@
+"""REST API under /api/v1 (flask-smorest). Views are thin: permission, schema, one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from archive.errors import NotFound
+from archive.models import Item
+from archive.schemas import (
+    CaseCreateSchema,
+    CaseSchema,
+    CustodyEventSchema,
+    ExcerptCreateSchema,
+    ExhibitFileSchema,
+    ExhibitFormSchema,
+    ItemListArgs,
+    ItemSchema,
+    PersonCreateSchema,
+    PersonSchema,
+    PublicItemSchema,
+    SearchArgsSchema,
+    SearchResultsSchema,
+    TestimonyCreateSchema,
+)
+from archive.services import cases as case_service
+from archive.services import items as item_service
+from archive.services.custody import append_event, events_of
+from archive.services.search import search as run_search
+from archive.services.vault import Identity
+from archive.web.auth import actor_name, current_token, request_info, require_token, token_required
+from archive.web.context import archive, read_session, writing
+
+BEARER = [{"bearerAuth": []}]
+
+cases_blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases, protected persons and intake")
+items_blp = Blueprint("items", __name__, url_prefix="/api/v1/items", description="Items and their custody record")
+search_blp = Blueprint("search", __name__, url_prefix="/api/v1/search", description="Full-text search")
+
+
+# ---- cases --------------------------------------------------------------------------
+
+
+@cases_blp.route("")
+class Cases(MethodView):
+    @cases_blp.response(200, CaseSchema(many=True))
+    def get(self) -> Any:
+        """List cases (public)."""
+        return case_service.list_cases(read_session())
+
+    @token_required
+    @cases_blp.arguments(CaseCreateSchema)
+    @cases_blp.response(201, CaseSchema)
+    @cases_blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a case."""
+        require_token()
+        with writing() as session:
+            return case_service.create_case(session, **data)
+
+
+@cases_blp.route("/<slug>")
+class CaseDetail(MethodView):
+    @cases_blp.response(200, CaseSchema)
+    def get(self, slug: str) -> Any:
+        """One case (public)."""
+        return case_service.get_case(read_session(), slug)
+
+
+@cases_blp.route("/<slug>/persons")
+class Persons(MethodView):
+    @token_required
+    @cases_blp.response(200, PersonSchema(many=True))
+    @cases_blp.doc(security=BEARER)
+    def get(self, slug: str) -> Any:
+        """List the case's protected persons, by pseudonym only."""
+        require_token()
+        return case_service.get_case(read_session(), slug).persons
+
+    @token_required
+    @cases_blp.arguments(PersonCreateSchema)
+    @cases_blp.response(201, PersonSchema)
+    @cases_blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], slug: str) -> Any:
+        """Register a protected person; the response holds only the pseudonym."""
+        require_token()
+        identity = Identity(
+            names=tuple(data["names"]),
+            aliases=tuple(data["aliases"]),
+            contact=data["contact"],
+            location=data["location"],
+            notes=data["notes"],
+        )
+        with writing() as session:
+            case = case_service.get_case(session, slug)
+            return case_service.register_person(archive(), session, case, role=data["role"], identity=identity)
+
+
+def _item_fields(data: dict[str, Any]) -> dict[str, Any]:
+    keys = ("language", "event_date", "collected_at", "collected_by", "place", "tags")
+    return {k: data[k] for k in keys}
+
+
+@cases_blp.route("/<slug>/testimonies")
+class Testimonies(MethodView):
+    @token_required
+    @cases_blp.arguments(TestimonyCreateSchema)
+    @cases_blp.response(201, ItemSchema)
+    @cases_blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], slug: str) -> Any:
+        """Ingest a testimony: stored as an original, digested, and given signed custody events."""
+        token = require_token()
+        arc = archive()
+        with writing() as session:
+            case = case_service.get_case(session, slug)
+            person = case_service.get_person(session, case, data["person"])
+            item = item_service.ingest_text(
+                arc,
+                session,
+                case,
+                kind="testimony",
+                text=data["text"],
+                title=data["title"] or f"Testimony of {person.pseudonym}",
+                person=person,
+                actor=actor_name(token),
+                request_info=request_info(),
+                **_item_fields(data),
+            )
+        return _full_view(item)
+
+
+@cases_blp.route("/<slug>/excerpts")
+class Excerpts(MethodView):
+    @token_required
+    @cases_blp.arguments(ExcerptCreateSchema)
+    @cases_blp.response(201, ItemSchema)
+    @cases_blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], slug: str) -> Any:
+        """Ingest a source excerpt: a quoted passage and its citation."""
+        token = require_token()
+        arc = archive()
+        citation = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data["citation"].items()}
+        with writing() as session:
+            case = case_service.get_case(session, slug)
+            item = item_service.ingest_text(
+                arc,
+                session,
+                case,
+                kind="source_excerpt",
+                text=data["text"],
+                title=data["title"],
+                citation=citation,
+                actor=actor_name(token),
+                request_info=request_info(),
+                **_item_fields(data),
+            )
+        return _full_view(item)
+
+
+@cases_blp.route("/<slug>/exhibits")
+class Exhibits(MethodView):
+    @token_required
+    @cases_blp.arguments(ExhibitFormSchema, location="form")
+    @cases_blp.arguments(ExhibitFileSchema, location="files")
+    @cases_blp.response(201, ItemSchema)
+    @cases_blp.doc(security=BEARER)
+    def post(self, form: dict[str, Any], files: dict[str, Any], slug: str) -> Any:
+        """Upload a file exhibit (multipart); it is hashed while it is written to disk."""
+        token = require_token()
+        arc = archive()
+        upload = files["file"]
+        fields = _item_fields(form)
+        fields["tags"] = [t.strip() for t in form["tags"].split(",") if t.strip()]
+        with writing() as session:
+            case = case_service.get_case(session, slug)
+            item = item_service.ingest_exhibit(
+                arc,
+                session,
+                case,
+                stream=upload.stream,
+                filename=upload.filename or "upload",
+                media_type=upload.mimetype or "application/octet-stream",
+                title=form["title"],
+                description=form["description"],
+                actor=actor_name(token),
+                request_info=request_info(),
+                **fields,
+            )
+        return _full_view(item)
+
+
+@cases_blp.route("/<slug>/items")
+class CaseItems(MethodView):
+    @cases_blp.arguments(ItemListArgs, location="query")
+    @cases_blp.response(200, PublicItemSchema(many=True))
+    def get(self, args: dict[str, Any], slug: str) -> Any:
+        """The case's items: public projections of published ones; every item with a token."""
+        session = read_session()
+        case = case_service.get_case(session, slug)
+        if current_token() is None:
+            return [item_service.public_projection(archive(), i) for i in item_service.list_items(session, case, published_only=True)]
+        items = item_service.list_items(session, case, published_only=False)
+        if args["status"]:
+            items = [i for i in items if i.status == args["status"]]
+        return [
+            {
+                "id": i.uid,
+                "case": slug,
+                "kind": i.kind,
+                "title": i.title,
+                "language": i.language,
+                "event_date": i.event_date,
+                "place": i.place,
+                "tags": i.tags,
+                "published_at": i.published_at,
+            }
+            for i in items
+        ]
+
+
+# ---- items ----------------------------------------------------------------------------
+
+
+def _full_view(item: Item) -> Item:
+    """The item with its original text attached, for ItemSchema to dump."""
+    if item.is_text:
+        item.text_view = item_service.original_text(archive(), item)
+    return item
+
+
+@items_blp.route("/<uid>")
+class ItemDetail(MethodView):
+    @items_blp.alt_response(
+        200,
+        schema=ItemSchema,
+        success=True,
+        description="The full view with a token; without one, the public projection (PublicItemSchema) of a published item.",
+    )
+    @items_blp.alt_response(404, description="No such item, or (anonymous) not published")
+    def get(self, uid: str) -> Any:
+        """Read an item. Anonymous callers get the public projection of published items only.
+
+        A full read shows the unredacted original, so it is recorded as an `accessed` event.
+        """
+        token = current_token()
+        if token is None:
+            item = item_service.get_public_item(read_session(), uid)
+            return jsonify(PublicItemSchema().dump(item_service.public_projection(archive(), item)))
+        with writing() as session:
+            item = item_service.get_item(session, uid)
+            append_event(archive(), session, item, "accessed", actor=actor_name(token), details={"view": "full", "via": "api"})
+        return jsonify(ItemSchema().dump(_full_view(item)))
+
+
+@items_blp.route("/<uid>/custody")
+class ItemCustody(MethodView):
+    @token_required
+    @items_blp.response(200, CustodyEventSchema(many=True))
+    @items_blp.doc(security=BEARER)
+    def get(self, uid: str) -> Any:
+        """The item's custody events, each with its canonical bytes and signature."""
+        require_token()
+        session = read_session()
+        return events_of(session, item_service.get_item(session, uid))
+
+
+@items_blp.route("/<uid>/publish")
+class ItemPublish(MethodView):
+    @token_required
+    @items_blp.response(200, ItemSchema)
+    @items_blp.doc(security=BEARER)
+    def post(self, uid: str) -> Any:
+        """Publish an item: its redacted projection becomes public and searchable."""
+        token = require_token()
+        with writing() as session:
+            item = item_service.get_item(session, uid)
+            item_service.publish_item(archive(), session, item, actor=actor_name(token))
+        return _full_view(item)
+
+
+@items_blp.route("/<uid>/redaction")
+class ItemRedaction(MethodView):
+    @token_required
+    @items_blp.response(200, ItemSchema)
+    @items_blp.doc(security=BEARER)
+    def post(self, uid: str) -> Any:
+        """Recompute the item's redaction (after protected persons changed)."""
+        token = require_token()
+        with writing() as session:
+            item = item_service.get_item(session, uid)
+            item_service.redact_item(archive(), session, item, actor=actor_name(token))
+        return _full_view(item)
+
+
+# ---- search -------------------------------------------------------------------------
+
+
+@search_blp.route("")
+class Search(MethodView):
+    @search_blp.arguments(SearchArgsSchema, location="query")
+    @search_blp.response(200, SearchResultsSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Search. Anonymous callers search the public (redacted) index only."""
+        scope = args["scope"]
+        if scope == "restricted" or (scope is None and current_token() is not None):
+            require_token()
+            scope = "restricted"
+        else:
+            scope = "public"
+        results = run_search(
+            archive(),
+            args["q"],
+            restricted=scope == "restricted",
+            page=args["page"],
+            page_size=args["page_size"],
+            case=args["case"],
+            kind=args["kind"],
+            language=args["language"],
+        )
+        return {
+            "query": results.query,
+            "scope": scope,
+            "total": results.total,
+            "page": results.page,
+            "page_size": results.page_size,
+            "hits": results.hits,
+        }
+
+
+BLUEPRINTS = (cases_blp, items_blp, search_blp)
+
+__all__ = ["BLUEPRINTS", "NotFound"]
