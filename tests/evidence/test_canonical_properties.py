@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from evidence.canonical import MAX_SAFE_INTEGER, canonical_json, es6_number, parse_canonical
 
-texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
+texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
 scalars = (
     st.none()
     | st.booleans()

@@ -55,7 +55,7 @@ def test_constructor_validates() -> None:
     with pytest.raises(DigestError, match="got str"):
         Digest(algorithm="sha256", value="00" * 32)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        Digest("sha256", bytes(32))  # type: ignore[misc]  # keyword-only
+        Digest("sha256", bytes(32))  # type: ignore[call-arg]  # keyword-only
 
 
 def test_verify() -> None:

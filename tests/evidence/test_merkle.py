@@ -318,7 +318,7 @@ def test_inclusion_tampered_proofs() -> None:
 def test_consistency_tampered() -> None:
     old = 6
     proof = consistency_proof(LEAVES_13, old)
-    good = {
+    good: dict[str, Any] = {
         "old_size": old,
         "new_size": 13,
         "old_root": root_hash(LEAVES_13[:old]),

@@ -274,7 +274,7 @@ def test_checkpoint_constructor_refusals() -> None:
     ]
     for change, message in cases:
         with pytest.raises(CheckpointError, match=message):
-            Checkpoint(**{**good, **change})  # type: ignore[arg-type]
+            Checkpoint(**{**good, **change})  # type: ignore[arg-type,dict-item]
     with pytest.raises(CheckpointError, match="must end with a newline"):
         Checkpoint.from_text(None)  # type: ignore[arg-type]
 
