@@ -13,10 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from archive.errors import NotFound
-from archive.models import Item
 from archive.services import cases as case_service
 from archive.services import items as item_service
 from archive.services.runtime import Archive
@@ -66,7 +63,7 @@ def load_seed(arc: Archive, path: Path | None = None, *, publish: bool = True) -
             persons[entry["key"]] = person
         for entry in data["items"]:
             seed_key = f"{spec['slug']}/{entry['key']}"
-            item = session.scalar(select(Item).where(Item.seed_key == seed_key))
+            item = item_service.find_seeded(session, seed_key)
             if item is None:
                 collected = _date(entry.get("collected_date"))
                 item = item_service.ingest_text(

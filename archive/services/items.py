@@ -265,6 +265,10 @@ def get_item(session: Session, uid: str) -> Item:
     return item
 
 
+def find_seeded(session: Session, seed_key: str) -> Item | None:
+    return session.scalar(select(Item).where(Item.seed_key == seed_key))
+
+
 def get_public_item(session: Session, uid: str) -> Item:
     item = session.scalar(select(Item).where(Item.uid == uid, Item.status == "published"))
     if item is None:
