@@ -28,14 +28,20 @@ def _archive(ctx: click.Context) -> Archive:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="TEMOIN_DATA_DIR",
-              help="Archive data directory [env TEMOIN_DATA_DIR; default ./data].")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="TEMOIN_DATA_DIR",
+    help="Archive data directory [env TEMOIN_DATA_DIR; default ./data].",
+)
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None) -> None:
     """Témoin: an archive for human rights investigations."""
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
     settings = Settings.from_env(**overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     ctx.obj = settings
 
 
@@ -46,11 +52,14 @@ def init(ctx: click.Context) -> None:
     report = init_archive(_settings(ctx))
     click.echo(f"Data directory: {report.data_dir}")
     click.echo(f"Database:       {report.database_url}")
-    click.echo(f"Signing key:    {report.signing_key_id}{' (new)' if report.created_signing_key else ''}")
+    click.echo(
+        f"Signing key:    {report.signing_key_id}{' (new)' if report.created_signing_key else ''}"
+    )
     click.echo(f"Identity vault: {'created' if report.created_vault else 'present'}")
     if report.admin_token:
         click.echo(f"Admin token:    {report.admin_token}")
-        click.echo(f"                (kept in {report.admin_token_file}; delete that file once you have stored it)")
+        click.echo(f"                (kept in {report.admin_token_file};")
+        click.echo("                 delete that file once you have stored the token elsewhere)")
     else:
         click.echo("Admin token:    shown when it was created (its file was removed)")
 
@@ -86,8 +95,12 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 
 
 @main.command()
-@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A case file in the seeds format (default: the founding case).")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A case file in the seeds format (default: the founding case).",
+)
 @click.option("--no-publish", is_flag=True, help="Load the items without publishing them.")
 @click.pass_context
 def seed(ctx: click.Context, path: Path | None, no_publish: bool) -> None:
@@ -135,7 +148,9 @@ def import_(ctx: click.Context, path: Path, batch_size: int) -> None:
 
 @main.command()
 @click.option("--public", "only_public", is_flag=True, help="Rebuild only the public index.")
-@click.option("--restricted", "only_restricted", is_flag=True, help="Rebuild only the restricted index.")
+@click.option(
+    "--restricted", "only_restricted", is_flag=True, help="Rebuild only the restricted index."
+)
 @click.pass_context
 def reindex(ctx: click.Context, only_public: bool, only_restricted: bool) -> None:
     """Rebuild the search indexes from the database."""
@@ -150,7 +165,12 @@ def reindex(ctx: click.Context, only_public: bool, only_restricted: bool) -> Non
         with arc.db.sessions() as session:
             total = session.scalar(select(func.count()).select_from(Item)) or 0
         with tqdm(total=total, unit="item", desc="reindex", disable=None) as bar:
-            count = rebuild(arc, public=both or only_public, restricted=both or only_restricted, progress=bar.update)
+            count = rebuild(
+                arc,
+                public=both or only_public,
+                restricted=both or only_restricted,
+                progress=bar.update,
+            )
     finally:
         arc.close()
     click.echo(f"Reindexed {count} item(s).")
@@ -167,7 +187,9 @@ def audit(ctx: click.Context) -> None:
         report = run_audit(arc)
     finally:
         arc.close()
-    click.echo(f"Checked {report.blobs} blob(s), {report.items} item(s), {report.events} custody event(s).")
+    click.echo(
+        f"Checked {report.blobs} blob(s), {report.items} item(s), {report.events} custody event(s)."
+    )
     if report.ok:
         click.echo("Audit passed: every record matches.")
         return
@@ -179,9 +201,16 @@ def audit(ctx: click.Context) -> None:
 
 @main.command()
 @click.argument("item_id")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="File to write (JSON).")
-@click.option("--actor", default="cli", show_default=True, help="Who exports (recorded in custody).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write (JSON).",
+)
+@click.option(
+    "--actor", default="cli", show_default=True, help="Who exports (recorded in custody)."
+)
 @click.pass_context
 def export(ctx: click.Context, item_id: str, output: Path, actor: str) -> None:
     """Export an item's evidence record (digest, signed events, public keys) to a JSON file."""
@@ -222,7 +251,9 @@ def keys_list(ctx: click.Context) -> None:
     arc = _archive(ctx)
     try:
         with arc.db.sessions() as session:
-            for record in session.scalars(select(SigningKeyRecord).order_by(SigningKeyRecord.created_at)):
+            for record in session.scalars(
+                select(SigningKeyRecord).order_by(SigningKeyRecord.created_at)
+            ):
                 vkey = VerifierKey(name=record.name, public_key=record.public_key).to_vkey()
                 state = "retired" if record.retired_at else "active"
                 click.echo(f"{record.key_id}  {state:7}  {vkey}")

@@ -14,15 +14,35 @@ from typing import Any
 #: (variable, default as documented, meaning) — rendered into the README table.
 DOCUMENTED = (
     ("TEMOIN_DATA_DIR", "./data", "where the archive keeps its database, blobs, indexes and keys"),
-    ("TEMOIN_DATABASE_URL", "sqlite:///$TEMOIN_DATA_DIR/temoin.db", "SQLAlchemy URL (SQLite or postgresql+psycopg://)"),
+    (
+        "TEMOIN_DATABASE_URL",
+        "sqlite:///$TEMOIN_DATA_DIR/temoin.db",
+        "SQLAlchemy URL (SQLite or postgresql+psycopg://)",
+    ),
     ("TEMOIN_SECRET_KEY", "generated into $TEMOIN_DATA_DIR/secret_key", "Flask secret key"),
-    ("TEMOIN_SIGNING_KEY_FILE", "$TEMOIN_DATA_DIR/keys/archive-signing.pem", "the archive's Ed25519 signing key (PKCS#8 PEM)"),
+    (
+        "TEMOIN_SIGNING_KEY_FILE",
+        "$TEMOIN_DATA_DIR/keys/archive-signing.pem",
+        "the archive's Ed25519 signing key (PKCS#8 PEM)",
+    ),
     ("TEMOIN_SIGNING_KEY_PASSPHRASE", "(none)", "passphrase that encrypts the signing key at rest"),
-    ("TEMOIN_VAULT_KEY_FILE", "$TEMOIN_DATA_DIR/keys/vault.json", "AES-256-GCM keys of the identity vault"),
+    (
+        "TEMOIN_VAULT_KEY_FILE",
+        "$TEMOIN_DATA_DIR/keys/vault.json",
+        "AES-256-GCM keys of the identity vault",
+    ),
     ("TEMOIN_BLOB_DIR", "$TEMOIN_DATA_DIR/blobs", "content-addressed originals"),
     ("TEMOIN_INDEX_DIR", "$TEMOIN_DATA_DIR/index", "search indexes (public/ and restricted/)"),
-    ("TEMOIN_PUBLIC_BASE_URL", "http://127.0.0.1:5000", "the address the public reaches the archive at"),
-    ("TEMOIN_LOG_ORIGIN", "temoin.local/log", "origin line of checkpoints and name of the signing key"),
+    (
+        "TEMOIN_PUBLIC_BASE_URL",
+        "http://127.0.0.1:5000",
+        "the address the public reaches the archive at",
+    ),
+    (
+        "TEMOIN_LOG_ORIGIN",
+        "temoin.local/log",
+        "origin line of checkpoints and name of the signing key",
+    ),
     ("TEMOIN_LOG_LEVEL", "INFO", "logging level of the service and CLI"),
 )
 
@@ -56,13 +76,16 @@ class Settings:
         passphrase = _env(env, "TEMOIN_SIGNING_KEY_PASSPHRASE")
         values: dict[str, Any] = {
             "data_dir": data_dir,
-            "database_url": _env(env, "TEMOIN_DATABASE_URL") or f"sqlite:///{data_dir / 'temoin.db'}",
+            "database_url": _env(env, "TEMOIN_DATABASE_URL")
+            or f"sqlite:///{data_dir / 'temoin.db'}",
             "secret_key": _env(env, "TEMOIN_SECRET_KEY"),
             "signing_key_file": Path(
                 _env(env, "TEMOIN_SIGNING_KEY_FILE") or data_dir / "keys" / "archive-signing.pem"
             ),
             "signing_key_passphrase": passphrase.encode() if passphrase else None,
-            "vault_key_file": Path(_env(env, "TEMOIN_VAULT_KEY_FILE") or data_dir / "keys" / "vault.json"),
+            "vault_key_file": Path(
+                _env(env, "TEMOIN_VAULT_KEY_FILE") or data_dir / "keys" / "vault.json"
+            ),
             "blob_dir": Path(_env(env, "TEMOIN_BLOB_DIR") or data_dir / "blobs"),
             "index_dir": Path(_env(env, "TEMOIN_INDEX_DIR") or data_dir / "index"),
             "public_base_url": _env(env, "TEMOIN_PUBLIC_BASE_URL") or "http://127.0.0.1:5000",

@@ -41,7 +41,9 @@ def reset_postgres(url: str) -> None:
 
 @pytest.fixture(autouse=True)
 def _whoosh_system_random(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hypothesis reseeds ``random``; Whoosh names segments with it. SystemRandom can't be reseeded."""
+    """Hypothesis reseeds ``random``; Whoosh names segments with it.
+
+    SystemRandom can't be reseeded, so segment names stay unique."""
     monkeypatch.setattr(whoosh.util, "random", random.SystemRandom())
 
 
@@ -56,7 +58,11 @@ def database_url(tmp_path: Path) -> str:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings.from_env(
-        environ={}, data_dir=tmp_path / "data", database_url=database_url, testing=True, log_origin="test.temoin/log"
+        environ={},
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        testing=True,
+        log_origin="test.temoin/log",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -40,7 +40,10 @@ def new_uid() -> str:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
 
 
 ITEM_KINDS = ("testimony", "source_excerpt", "file_exhibit")
@@ -58,7 +61,9 @@ class Case(Base):
     place: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    persons: Mapped[list[ProtectedPerson]] = relationship(back_populates="case", order_by="ProtectedPerson.id")
+    persons: Mapped[list[ProtectedPerson]] = relationship(
+        back_populates="case", order_by="ProtectedPerson.id"
+    )
     items: Mapped[list[Item]] = relationship(back_populates="case", order_by="Item.id")
 
 
@@ -133,8 +138,9 @@ class Item(Base):
         back_populates="item", order_by="CustodyEvent.seq", viewonly=True
     )
 
+    __allow_unmapped__ = True  # for text_view, a plain attribute
     #: The original text, set by a view that is allowed to show it (never persisted).
-    text_view = None
+    text_view: str | None = None
 
     @property
     def is_text(self) -> bool:

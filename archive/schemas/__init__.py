@@ -12,8 +12,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from archive.models import ITEM_KINDS, PERSON_ROLES
 
-LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="an ISO 639 language code such as fr or en")
-TAGS = fields.List(fields.String(validate=validate.Length(min=1, max=60)), load_default=list, validate=validate.Length(max=30))
+LANGUAGE = validate.Regexp(
+    r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="an ISO 639 language code such as fr or en"
+)
+TAGS = fields.List(
+    fields.String(validate=validate.Length(min=1, max=60)),
+    load_default=list,
+    validate=validate.Length(max=30),
+)
 
 
 class StrictSchema(Schema):
@@ -25,7 +31,9 @@ class StrictSchema(Schema):
 
 
 class CaseCreateSchema(StrictSchema):
-    slug = fields.String(required=True, metadata={"description": "lowercase letters, digits and hyphens"})
+    slug = fields.String(
+        required=True, metadata={"description": "lowercase letters, digits and hyphens"}
+    )
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     summary = fields.String(load_default="", validate=validate.Length(max=5000))
     place = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
@@ -41,8 +49,16 @@ class CaseSchema(StrictSchema):
 
 class PersonCreateSchema(StrictSchema):
     role = fields.String(load_default="witness", validate=validate.OneOf(PERSON_ROLES))
-    names = fields.List(fields.String(validate=validate.Length(min=2, max=200)), required=True, validate=validate.Length(min=1, max=20))
-    aliases = fields.List(fields.String(validate=validate.Length(min=2, max=200)), load_default=list, validate=validate.Length(max=50))
+    names = fields.List(
+        fields.String(validate=validate.Length(min=2, max=200)),
+        required=True,
+        validate=validate.Length(min=1, max=20),
+    )
+    aliases = fields.List(
+        fields.String(validate=validate.Length(min=2, max=200)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
@@ -70,28 +86,49 @@ class CitationSchema(StrictSchema):
 
 class _ItemCommon(StrictSchema):
     language = fields.String(required=True, validate=LANGUAGE)
-    event_date = fields.Date(load_default=None, allow_none=True, metadata={"description": "when it happened"})
-    collected_at = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "when it was collected"})
-    collected_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    place = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={"description": "coarse public location"})
-    tags = TAGS
+    event_date = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "when it happened"}
+    )
+    collected_at = fields.AwareDateTime(
+        load_default=None, allow_none=True, metadata={"description": "when it was collected"}
+    )
+    collected_by = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=200)
+    )
+    place = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "coarse public location"},
+    )
 
 
 class TestimonyCreateSchema(_ItemCommon):
+    tags = TAGS
     text = fields.String(required=True, validate=validate.Length(min=1))
-    person = fields.String(required=True, metadata={"description": "id of the witness (a protected person of the case)"})
+    person = fields.String(
+        required=True,
+        metadata={"description": "id of the witness (a protected person of the case)"},
+    )
     title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
 
 
 class ExcerptCreateSchema(_ItemCommon):
-    text = fields.String(required=True, validate=validate.Length(min=1), metadata={"description": "the quoted passage"})
+    tags = TAGS
+    text = fields.String(
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "the quoted passage"},
+    )
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     citation = fields.Nested(CitationSchema, required=True)
 
 
 class ExhibitFormSchema(_ItemCommon):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=10000))
+    description = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=10000)
+    )
     tags = fields.String(load_default="", metadata={"description": "comma-separated tags"})
 
 
@@ -128,7 +165,11 @@ class ItemSchema(StrictSchema):
     tags = fields.List(fields.String())
     citation = fields.Dict(allow_none=True)
     description = fields.String(allow_none=True)
-    text = fields.String(attribute="text_view", allow_none=True, metadata={"description": "the original text (testimonies, excerpts)"})
+    text = fields.String(
+        attribute="text_view",
+        allow_none=True,
+        metadata={"description": "the original text (testimonies, excerpts)"},
+    )
     public_title = fields.String(allow_none=True)
     public_text = fields.String(allow_none=True)
     redactions = fields.List(fields.Nested(RedactionSpanSchema))
@@ -158,7 +199,9 @@ class PublicItemSchema(StrictSchema):
     tags = fields.List(fields.String())
     text = fields.String(allow_none=True)
     citation = fields.Nested(PublicCitationSchema, allow_none=True)
-    labels = fields.List(fields.String(), metadata={"description": "labels that stand where text was withheld"})
+    labels = fields.List(
+        fields.String(), metadata={"description": "labels that stand where text was withheld"}
+    )
     published_at = fields.AwareDateTime(allow_none=True)
     digest = fields.String(metadata={"description": "SHA-256 of a file exhibit's bytes"})
     media_type = fields.String()
@@ -166,7 +209,9 @@ class PublicItemSchema(StrictSchema):
 
 
 class ItemListArgs(StrictSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(("draft", "sealed", "published")))
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(("draft", "sealed", "published"))
+    )
 
 
 class CustodyEventSchema(StrictSchema):
@@ -174,11 +219,19 @@ class CustodyEventSchema(StrictSchema):
     type = fields.String()
     at = fields.AwareDateTime()
     actor = fields.String()
-    event = fields.Function(lambda row: json.loads(row.canonical), metadata={"description": "the signed event"})
-    canonical = fields.Function(lambda row: base64.b64encode(row.canonical).decode(), metadata={"description": "RFC 8785 bytes that were signed, base64"})
+    event = fields.Function(
+        lambda row: json.loads(row.canonical), metadata={"description": "the signed event"}
+    )
+    canonical = fields.Function(
+        lambda row: base64.b64encode(row.canonical).decode(),
+        metadata={"description": "RFC 8785 bytes that were signed, base64"},
+    )
     event_hash = fields.String()
     key_id = fields.String()
-    signature = fields.Function(lambda row: base64.b64encode(row.signature).decode(), metadata={"description": "Ed25519, base64"})
+    signature = fields.Function(
+        lambda row: base64.b64encode(row.signature).decode(),
+        metadata={"description": "Ed25519, base64"},
+    )
 
 
 # ---- search -------------------------------------------------------------------------
@@ -194,7 +247,9 @@ class SearchArgsSchema(StrictSchema):
     scope = fields.String(
         load_default=None,
         validate=validate.OneOf(("public", "restricted")),
-        metadata={"description": "restricted needs a token; token holders get restricted by default"},
+        metadata={
+            "description": "restricted needs a token; token holders get restricted by default"
+        },
     )
 
     @validates_schema

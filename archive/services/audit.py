@@ -50,17 +50,21 @@ def audit(arc: Archive, *, progress: Callable[[int], None] | None = None) -> Aud
         }
         items = {i.id: i for i in session.scalars(select(Item))}
         report.items = len(items)
-        rows = session.scalars(select(CustodyEvent).order_by(CustodyEvent.item_id, CustodyEvent.seq))
+        rows = session.scalars(
+            select(CustodyEvent).order_by(CustodyEvent.item_id, CustodyEvent.seq)
+        )
         for item_id, group in groupby(rows, key=lambda r: r.item_id):
             events = list(group)
             report.events += len(events)
             report.findings.extend(_check_item_events(items[item_id], events, keys))
             if progress:
                 progress(len(events))
-        seen = {i for i, in session.execute(select(CustodyEvent.item_id).distinct())}
+        seen = {i for (i,) in session.execute(select(CustodyEvent.item_id).distinct())}
         for item in items.values():
             if item.id not in seen:
-                report.findings.append(Finding(record=f"item {item.uid}", problem="has no custody events"))
+                report.findings.append(
+                    Finding(record=f"item {item.uid}", problem="has no custody events")
+                )
     return report
 
 
@@ -77,12 +81,18 @@ def _check_blob(arc: Archive, blob: Blob) -> Iterator[Finding]:
         return
     actual = digest_file(path)
     if actual != expected:
-        yield Finding(record=record, problem=f"content hashes to {actual}, not to its recorded digest")
+        yield Finding(
+            record=record, problem=f"content hashes to {actual}, not to its recorded digest"
+        )
     elif path.stat().st_size != blob.size:
-        yield Finding(record=record, problem=f"size {path.stat().st_size} differs from recorded {blob.size}")
+        yield Finding(
+            record=record, problem=f"size {path.stat().st_size} differs from recorded {blob.size}"
+        )
 
 
-def _check_item_events(item: Item, rows: list[CustodyEvent], keys: dict[str, VerifierKey]) -> Iterator[Finding]:
+def _check_item_events(
+    item: Item, rows: list[CustodyEvent], keys: dict[str, VerifierKey]
+) -> Iterator[Finding]:
     parsed = []
     for row in rows:
         record = f"custody event {item.uid}#{row.seq} (row {row.id})"
@@ -91,12 +101,22 @@ def _check_item_events(item: Item, rows: list[CustodyEvent], keys: dict[str, Ver
             if not isinstance(event, dict):
                 raise VerificationError("stored event is not a JSON object")
             if str(event_digest(event)) != row.event_hash:
-                yield Finding(record=record, problem="stored bytes do not hash to the recorded event hash")
-            if (event.get("item"), event.get("seq"), event.get("type")) != (item.uid, row.seq, row.type):
+                yield Finding(
+                    record=record, problem="stored bytes do not hash to the recorded event hash"
+                )
+            if (event.get("item"), event.get("seq"), event.get("type")) != (
+                item.uid,
+                row.seq,
+                row.type,
+            ):
                 yield Finding(record=record, problem="columns disagree with the signed event")
             if event.get("item_digest") != item.digest:
-                yield Finding(record=record, problem="signed item digest differs from the item's digest")
-            verify_event_signature(SignedEvent(event=event, key_id=row.key_id, signature=row.signature), keys)
+                yield Finding(
+                    record=record, problem="signed item digest differs from the item's digest"
+                )
+            verify_event_signature(
+                SignedEvent(event=event, key_id=row.key_id, signature=row.signature), keys
+            )
         except VerificationError as exc:
             yield Finding(record=record, problem=str(exc))
             continue

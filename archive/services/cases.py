@@ -56,24 +56,30 @@ def letter_code(n: int) -> str:
     return code
 
 
-def register_person(arc: Archive, session: Session, case: Case, *, role: str, identity: Identity) -> ProtectedPerson:
+def register_person(
+    arc: Archive, session: Session, case: Case, *, role: str, identity: Identity
+) -> ProtectedPerson:
     """Seal the identity in the vault and give the person a case-local pseudonym.
 
     Every item of the case is redacted again, so the new names vanish from public text.
     """
     if role not in PERSON_ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(PERSON_ROLES)}", errors={"role": ["unknown role"]})
+        raise InvalidInput(
+            f"role must be one of {', '.join(PERSON_ROLES)}", errors={"role": ["unknown role"]}
+        )
     names = [n.strip() for n in identity.all_names if n and n.strip()]
     if not identity.names or not names:
-        raise InvalidInput("a protected person needs at least one name", errors={"names": ["required"]})
+        raise InvalidInput(
+            "a protected person needs at least one name", errors={"names": ["required"]}
+        )
     try:
         ProtectedName(label="check", names=tuple(names))
     except ValueError as exc:
         raise InvalidInput(str(exc), errors={"names": [str(exc)]}) from None
     same_role = session.scalar(
-        select(func.count()).select_from(ProtectedPerson).where(
-            ProtectedPerson.case_id == case.id, ProtectedPerson.role == role
-        )
+        select(func.count())
+        .select_from(ProtectedPerson)
+        .where(ProtectedPerson.case_id == case.id, ProtectedPerson.role == role)
     )
     uid = new_uid()
     sealed = arc.vault.seal(identity, person_uid=uid)
@@ -104,7 +110,11 @@ def get_person(session: Session, case: Case, uid: str) -> ProtectedPerson:
 
 def open_identity(arc: Archive, person: ProtectedPerson) -> Identity:
     return arc.vault.open(
-        Sealed(ciphertext=person.identity_ciphertext, nonce=person.identity_nonce, key_id=person.identity_key_id),
+        Sealed(
+            ciphertext=person.identity_ciphertext,
+            nonce=person.identity_nonce,
+            key_id=person.identity_key_id,
+        ),
         person_uid=person.uid,
     )
 
@@ -112,6 +122,9 @@ def open_identity(arc: Archive, person: ProtectedPerson) -> Identity:
 def protected_names(arc: Archive, case: Case) -> list[ProtectedName]:
     """Decrypted in memory only, to compute redactions."""
     return [
-        ProtectedName(label=person.pseudonym, names=tuple(n for n in open_identity(arc, person).all_names if n.strip()))
+        ProtectedName(
+            label=person.pseudonym,
+            names=tuple(n for n in open_identity(arc, person).all_names if n.strip()),
+        )
         for person in case.persons
     ]

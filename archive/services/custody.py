@@ -25,7 +25,10 @@ def append_event(
 ) -> CustodyEvent:
     """Sign and store the item's next event, linked to the hash of its previous one."""
     last = session.scalar(
-        select(CustodyEvent).where(CustodyEvent.item_id == item.id).order_by(CustodyEvent.seq.desc()).limit(1)
+        select(CustodyEvent)
+        .where(CustodyEvent.item_id == item.id)
+        .order_by(CustodyEvent.seq.desc())
+        .limit(1)
     )
     at = at or utcnow()
     event = make_event(
@@ -59,4 +62,8 @@ def append_event(
 
 
 def events_of(session: Session, item: Item) -> list[CustodyEvent]:
-    return list(session.scalars(select(CustodyEvent).where(CustodyEvent.item_id == item.id).order_by(CustodyEvent.seq)))
+    return list(
+        session.scalars(
+            select(CustodyEvent).where(CustodyEvent.item_id == item.id).order_by(CustodyEvent.seq)
+        )
+    )

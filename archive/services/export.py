@@ -25,7 +25,11 @@ def export_item(arc: Archive, session: Session, item: Item) -> dict[str, Any]:
     for record in keys:
         verifier = VerifierKey(name=record.name, public_key=record.public_key)
         public_keys.append(
-            {"key_id": record.key_id, "vkey": verifier.to_vkey(), "pem": verifier.to_pem().decode("ascii")}
+            {
+                "key_id": record.key_id,
+                "vkey": verifier.to_vkey(),
+                "pem": verifier.to_pem().decode("ascii"),
+            }
         )
     return {
         "format": EXPORT_FORMAT,

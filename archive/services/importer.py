@@ -16,8 +16,19 @@ from archive.services.runtime import Archive
 
 KINDS = ("testimony", "source_excerpt")
 ALLOWED = {
-    "case", "kind", "text", "title", "language", "person", "event_date", "collected_at",
-    "collected_by", "place", "tags", "citation", "publish",
+    "case",
+    "kind",
+    "text",
+    "title",
+    "language",
+    "person",
+    "event_date",
+    "collected_at",
+    "collected_by",
+    "place",
+    "tags",
+    "citation",
+    "publish",
 }
 
 
@@ -79,7 +90,9 @@ def read_records(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str
     return records, errors
 
 
-def _batches(records: list[tuple[int, dict[str, Any]]], size: int) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+def _batches(
+    records: list[tuple[int, dict[str, Any]]], size: int
+) -> Iterator[list[tuple[int, dict[str, Any]]]]:
     for start in range(0, len(records), size):
         yield records[start : start + size]
 
@@ -110,8 +123,16 @@ def import_jsonl(
         with arc.unit_of_work() as session:
             for _n, obj in batch:
                 case = case_service.get_case(session, obj["case"])
-                person = case_service.get_person(session, case, obj["person"]) if obj.get("person") else None
-                collected_at = dt.datetime.fromisoformat(obj["collected_at"]) if obj.get("collected_at") else None
+                person = (
+                    case_service.get_person(session, case, obj["person"])
+                    if obj.get("person")
+                    else None
+                )
+                collected_at = (
+                    dt.datetime.fromisoformat(obj["collected_at"])
+                    if obj.get("collected_at")
+                    else None
+                )
                 item = item_service.ingest_text(
                     arc,
                     session,
@@ -121,7 +142,9 @@ def import_jsonl(
                     title=obj["title"],
                     language=obj["language"],
                     person=person,
-                    event_date=dt.date.fromisoformat(obj["event_date"]) if obj.get("event_date") else None,
+                    event_date=dt.date.fromisoformat(obj["event_date"])
+                    if obj.get("event_date")
+                    else None,
                     collected_at=collected_at,
                     collected_by=obj.get("collected_by"),
                     place=obj.get("place"),

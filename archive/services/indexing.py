@@ -74,7 +74,10 @@ def process_outbox(arc: Archive, *, batch_size: int = 500) -> int:
         with arc.db.sessions() as session:
             entries = list(
                 session.scalars(
-                    select(OutboxEntry).where(OutboxEntry.done_at.is_(None)).order_by(OutboxEntry.id).limit(batch_size)
+                    select(OutboxEntry)
+                    .where(OutboxEntry.done_at.is_(None))
+                    .order_by(OutboxEntry.id)
+                    .limit(batch_size)
                 )
             )
             if not entries:
@@ -85,17 +88,28 @@ def process_outbox(arc: Archive, *, batch_size: int = 500) -> int:
             apply_items(arc, items, missing=[u for u in uids if u not in found])
             ids = [e.id for e in entries]
         with arc.db.transaction() as session:
-            session.execute(update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(done_at=utcnow()))
+            session.execute(
+                update(OutboxEntry).where(OutboxEntry.id.in_(ids)).values(done_at=utcnow())
+            )
         done += len(ids)
 
 
 def pending_count(arc: Archive) -> int:
     with arc.db.sessions() as session:
-        return session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.done_at.is_(None))) or 0
+        return (
+            session.scalar(
+                select(func.count()).select_from(OutboxEntry).where(OutboxEntry.done_at.is_(None))
+            )
+            or 0
+        )
 
 
 def reindex(
-    arc: Archive, *, public: bool = True, restricted: bool = True, progress: Callable[[int], None] | None = None
+    arc: Archive,
+    *,
+    public: bool = True,
+    restricted: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Rebuild the chosen indexes from the database, the source of truth."""
     if public:
@@ -106,7 +120,9 @@ def reindex(
     with arc.db.sessions() as session:
         total_ids = list(session.scalars(select(Item.id).order_by(Item.id)))
         for start in range(0, len(total_ids), 500):
-            chunk = list(session.scalars(select(Item).where(Item.id.in_(total_ids[start : start + 500]))))
+            chunk = list(
+                session.scalars(select(Item).where(Item.id.in_(total_ids[start : start + 500])))
+            )
             if restricted:
                 arc.restricted_index.apply(upserts=[restricted_document(arc, i) for i in chunk])
             if public:
@@ -116,5 +132,7 @@ def reindex(
             if progress:
                 progress(len(chunk))
     with arc.db.transaction() as session:
-        session.execute(update(OutboxEntry).where(OutboxEntry.done_at.is_(None)).values(done_at=utcnow()))
+        session.execute(
+            update(OutboxEntry).where(OutboxEntry.done_at.is_(None)).values(done_at=utcnow())
+        )
     return count

@@ -26,7 +26,9 @@ def enqueue_index(session: Session, item: Item) -> None:
     session.add(OutboxEntry(item_uid=item.uid))
 
 
-def _store_blob(arc: Archive, session: Session, stored_digest: Digest, size: int, media_type: str) -> None:
+def _store_blob(
+    arc: Archive, session: Session, stored_digest: Digest, size: int, media_type: str
+) -> None:
     if session.get(Blob, str(stored_digest)) is None:
         session.add(Blob(digest=str(stored_digest), size=size, media_type=media_type))
         session.flush()
@@ -60,9 +62,13 @@ def ingest_text(
         raise InvalidInput("the text is empty", errors={"text": ["required"]})
     data = text.encode("utf-8")
     if len(data) > MAX_TEXT_BYTES:
-        raise InvalidInput(f"the text is over {MAX_TEXT_BYTES} bytes", errors={"text": ["too long"]})
+        raise InvalidInput(
+            f"the text is over {MAX_TEXT_BYTES} bytes", errors={"text": ["too long"]}
+        )
     if person is not None and person.case_id != case.id:
-        raise InvalidInput("the person belongs to another case", errors={"person": ["not in this case"]})
+        raise InvalidInput(
+            "the person belongs to another case", errors={"person": ["not in this case"]}
+        )
     stored = arc.blobs.write_bytes(data)
     _store_blob(arc, session, stored.digest, stored.size, "text/plain; charset=utf-8")
     item = Item(
@@ -84,7 +90,9 @@ def ingest_text(
     )
     session.add(item)
     session.flush()
-    _record_intake(arc, session, item, actor=actor, via=via, size=stored.size, request_info=request_info)
+    _record_intake(
+        arc, session, item, actor=actor, via=via, size=stored.size, request_info=request_info
+    )
     redact_item(arc, session, item, actor=actor)
     enqueue_index(session, item)
     return item
@@ -136,18 +144,29 @@ def ingest_exhibit(
     )
     session.add(item)
     session.flush()
-    _record_intake(arc, session, item, actor=actor, via="api", size=stored.size, request_info=request_info)
+    _record_intake(
+        arc, session, item, actor=actor, via="api", size=stored.size, request_info=request_info
+    )
     redact_item(arc, session, item, actor=actor)
     enqueue_index(session, item)
     return item
 
 
 def _record_intake(
-    arc: Archive, session: Session, item: Item, *, actor: str, via: str, size: int, request_info: dict[str, Any] | None
+    arc: Archive,
+    session: Session,
+    item: Item,
+    *,
+    actor: str,
+    via: str,
+    size: int,
+    request_info: dict[str, Any] | None,
 ) -> None:
     collected: dict[str, Any] = {
         "by": item.collected_by or actor,
-        "at": item.collected_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if item.collected_at else None,
+        "at": item.collected_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        if item.collected_at
+        else None,
         "place": item.place,
     }
     if request_info:
@@ -205,7 +224,8 @@ def redact_item(arc: Archive, session: Session, item: Item, *, actor: str) -> bo
     item.redactions.clear()
     session.flush()
     item.redactions.extend(
-        Redaction(start=s.start, end=s.end, label=s.label, source=s.source, reason=s.reason) for s in spans
+        Redaction(start=s.start, end=s.end, label=s.label, source=s.source, reason=s.reason)
+        for s in spans
     )
     item.redaction_basis = basis
     item.redacted_at = utcnow()
@@ -243,7 +263,9 @@ def publish_item(arc: Archive, session: Session, item: Item, *, actor: str) -> I
         raise NotReady("this item has no computed redaction yet; it cannot be published")
     names = protected_names(arc, item.case)
     if item.redaction_basis != redaction_basis(item, names):
-        raise NotReady("the redaction is stale (protected persons changed); recompute it before publishing")
+        raise NotReady(
+            "the redaction is stale (protected persons changed); recompute it before publishing"
+        )
     item.status = "published"
     item.published_at = utcnow()
     append_event(
@@ -286,7 +308,10 @@ def list_items(session: Session, case: Case, *, published_only: bool) -> list[It
 def list_published(session: Session, *, limit: int = 20) -> list[Item]:
     return list(
         session.scalars(
-            select(Item).where(Item.status == "published").order_by(Item.published_at.desc(), Item.id).limit(limit)
+            select(Item)
+            .where(Item.status == "published")
+            .order_by(Item.published_at.desc(), Item.id)
+            .limit(limit)
         )
     )
 

@@ -28,7 +28,7 @@ from search_index import SearchIndex, WhooshIndex
 
 log = logging.getLogger(__name__)
 
-BOOTSTRAP_TOKEN_FILE = "bootstrap-admin-token"
+BOOTSTRAP_TOKEN_FILE = "bootstrap-admin-token"  # noqa: S105 -- a file name, not a secret
 
 
 class Archive:
@@ -117,9 +117,14 @@ def init_archive(settings: Settings) -> InitReport:
         token_file = settings.signing_key_file.parent / BOOTSTRAP_TOKEN_FILE
         with arc.db.transaction() as session:
             register_signing_key(session, key)
-            if session.scalar(select(ApiToken).where(ApiToken.revoked_at.is_(None)).limit(1)) is None:
+            if (
+                session.scalar(select(ApiToken).where(ApiToken.revoked_at.is_(None)).limit(1))
+                is None
+            ):
                 token = "tmn_" + secrets.token_urlsafe(32)
-                session.add(ApiToken(name="bootstrap admin", token_hash=token_hash(token), role="admin"))
+                session.add(
+                    ApiToken(name="bootstrap admin", token_hash=token_hash(token), role="admin")
+                )
                 _write_private(token_file, token + "\n")
         if token is None and token_file.exists():
             token = token_file.read_text().strip()
@@ -141,7 +146,9 @@ def init_archive(settings: Settings) -> InitReport:
 
 def register_signing_key(session: Session, key: SigningKey) -> None:
     if session.get(SigningKeyRecord, key.key_id_hex) is None:
-        session.add(SigningKeyRecord(key_id=key.key_id_hex, name=key.name, public_key=key.public_key_bytes))
+        session.add(
+            SigningKeyRecord(key_id=key.key_id_hex, name=key.name, public_key=key.public_key_bytes)
+        )
 
 
 def _ensure_secret_key(settings: Settings) -> None:

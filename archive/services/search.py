@@ -36,7 +36,9 @@ def search(
         raise BadQuery(f"page starts at 1; page_size is 1 to {MAX_PAGE_SIZE}")
     index = arc.restricted_index if restricted else arc.public_index
     try:
-        return index.search(query, page=page, page_size=page_size, case_id=case, kind=kind, language=language)
+        return index.search(
+            query, page=page, page_size=page_size, case_id=case, kind=kind, language=language
+        )
     except QuerySyntaxError as exc:
         raise BadQuery(f"the query could not be read: {exc}", errors={"q": [str(exc)]}) from None
     except SearchError as exc:

@@ -88,7 +88,9 @@ class Vault:
             keys = {kid: base64.b64decode(k, validate=True) for kid, k in data["keys"].items()}
             current = data["current"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise VaultError(f"cannot read the vault key file {path}: {type(exc).__name__}") from None
+            raise VaultError(
+                f"cannot read the vault key file {path}: {type(exc).__name__}"
+            ) from None
         if current not in keys or any(len(k) != 32 for k in keys.values()):
             raise VaultError(f"vault key file {path} is malformed")
         return cls(current=current, keys=keys)
@@ -96,7 +98,10 @@ class Vault:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         body = json.dumps(
-            {"current": self.current, "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()}},
+            {
+                "current": self.current,
+                "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()},
+            },
             indent=2,
         )
         tmp = path.with_suffix(".tmp")
@@ -110,7 +115,9 @@ class Vault:
     def seal(self, identity: Identity, *, person_uid: str) -> Sealed:
         nonce = secrets.token_bytes(12)
         plaintext = json.dumps(identity.to_json(), ensure_ascii=False).encode()
-        ct = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext, AAD_PREFIX + person_uid.encode())
+        ct = AESGCM(self.keys[self.current]).encrypt(
+            nonce, plaintext, AAD_PREFIX + person_uid.encode()
+        )
         return Sealed(ciphertext=ct, nonce=nonce, key_id=self.current)
 
     def open(self, sealed: Sealed, *, person_uid: str) -> Identity:
@@ -118,7 +125,9 @@ class Vault:
         if key is None:
             raise VaultError(f"vault key {sealed.key_id} is not in the key file")
         try:
-            plaintext = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, AAD_PREFIX + person_uid.encode())
+            plaintext = AESGCM(key).decrypt(
+                sealed.nonce, sealed.ciphertext, AAD_PREFIX + person_uid.encode()
+            )
         except InvalidTag:
             raise VaultError(f"identity of person {person_uid} does not authenticate") from None
         return Identity.from_json(json.loads(plaintext))

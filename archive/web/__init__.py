@@ -28,7 +28,12 @@ class TemoinApi(Api):
     """flask-smorest with the archive's error body: {"status", "message", "errors"}."""
 
     def handle_http_exception(self, error: HTTPException) -> Any:
-        return render_error(error.code or 500, _message(error), _errors(error), getattr(error, "data", {}).get("headers"))
+        return render_error(
+            error.code or 500,
+            _message(error),
+            _errors(error),
+            getattr(error, "data", {}).get("headers"),
+        )
 
 
 def _message(error: HTTPException) -> str:
@@ -50,12 +55,16 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def render_error(status: int, message: str, errors: dict[str, Any] | None = None, headers: Any = None) -> Any:
+def render_error(
+    status: int, message: str, errors: dict[str, Any] | None = None, headers: Any = None
+) -> Any:
     if wants_json():
         response = jsonify({"status": status, "message": message, "errors": errors or {}})
         response.status_code = status
     else:
-        response = Response(render_template("error.html", status=status, message=message), status=status)
+        response = Response(
+            render_template("error.html", status=status, message=message), status=status
+        )
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     if headers:
@@ -76,7 +85,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
-            "info": {"description": "Archive for human rights investigations: custody, redaction, search."},
+            "info": {
+                "description": "Archive for human rights investigations: "
+                "custody, redaction, search."
+            },
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
         JSON_SORT_KEYS=False,
@@ -107,7 +119,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         # The message and locals may hold protected text, so only the type and where it arose.
         frames = traceback.extract_tb(error.__traceback__)
         where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
-        log.error("unexpected %s at %s on %s %s", type(error).__name__, where, request.method, request.path)
+        log.error(
+            "unexpected %s at %s on %s %s",
+            type(error).__name__,
+            where,
+            request.method,
+            request.path,
+        )
         return render_error(500, "internal error")
 
     @app.after_request

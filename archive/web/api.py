@@ -34,11 +34,17 @@ from archive.services.vault import Identity
 from archive.web.auth import actor_name, current_token, request_info, require_token, token_required
 from archive.web.context import archive, read_session, writing
 
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
-cases_blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases, protected persons and intake")
-items_blp = Blueprint("items", __name__, url_prefix="/api/v1/items", description="Items and their custody record")
-search_blp = Blueprint("search", __name__, url_prefix="/api/v1/search", description="Full-text search")
+cases_blp = Blueprint(
+    "cases", __name__, url_prefix="/api/v1/cases", description="Cases, protected persons and intake"
+)
+items_blp = Blueprint(
+    "items", __name__, url_prefix="/api/v1/items", description="Items and their custody record"
+)
+search_blp = Blueprint(
+    "search", __name__, url_prefix="/api/v1/search", description="Full-text search"
+)
 
 
 # ---- cases --------------------------------------------------------------------------
@@ -96,7 +102,9 @@ class Persons(MethodView):
         )
         with writing() as session:
             case = case_service.get_case(session, slug)
-            return case_service.register_person(archive(), session, case, role=data["role"], identity=identity)
+            return case_service.register_person(
+                archive(), session, case, role=data["role"], identity=identity
+            )
 
 
 def _item_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +150,10 @@ class Excerpts(MethodView):
         """Ingest a source excerpt: a quoted passage and its citation."""
         token = require_token()
         arc = archive()
-        citation = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data["citation"].items()}
+        citation = {
+            k: (v.isoformat() if hasattr(v, "isoformat") else v)
+            for k, v in data["citation"].items()
+        }
         with writing() as session:
             case = case_service.get_case(session, slug)
             item = item_service.ingest_text(
@@ -201,7 +212,10 @@ class CaseItems(MethodView):
         session = read_session()
         case = case_service.get_case(session, slug)
         if current_token() is None:
-            return [item_service.public_projection(archive(), i) for i in item_service.list_items(session, case, published_only=True)]
+            return [
+                item_service.public_projection(archive(), i)
+                for i in item_service.list_items(session, case, published_only=True)
+            ]
         items = item_service.list_items(session, case, published_only=False)
         if args["status"]:
             items = [i for i in items if i.status == args["status"]]
@@ -237,7 +251,8 @@ class ItemDetail(MethodView):
         200,
         schema=ItemSchema,
         success=True,
-        description="The full view with a token; without one, the public projection (PublicItemSchema) of a published item.",
+        description="The full view with a token; without one, the public projection "
+        "(PublicItemSchema) of a published item.",
     )
     @items_blp.alt_response(404, description="No such item, or (anonymous) not published")
     def get(self, uid: str) -> Any:
@@ -251,7 +266,14 @@ class ItemDetail(MethodView):
             return jsonify(PublicItemSchema().dump(item_service.public_projection(archive(), item)))
         with writing() as session:
             item = item_service.get_item(session, uid)
-            append_event(archive(), session, item, "accessed", actor=actor_name(token), details={"view": "full", "via": "api"})
+            append_event(
+                archive(),
+                session,
+                item,
+                "accessed",
+                actor=actor_name(token),
+                details={"view": "full", "via": "api"},
+            )
         return jsonify(ItemSchema().dump(_full_view(item)))
 
 

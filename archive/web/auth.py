@@ -27,7 +27,9 @@ def current_token() -> ApiToken | None:
     token = None
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
-        found = read_session().scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(value.strip())))
+        found = read_session().scalar(
+            select(ApiToken).where(ApiToken.token_hash == token_hash(value.strip()))
+        )
         if found is not None and found.revoked_at is None:
             token = found
         else:

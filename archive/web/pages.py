@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, render_template, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from archive.errors import ArchiveError
@@ -14,9 +15,19 @@ from archive.services import items as item_service
 from archive.services.search import search as run_search
 from archive.web.context import archive, read_session
 
-pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+pages = Blueprint(
+    "pages",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
-KIND_LABELS = {"testimony": "Testimony", "source_excerpt": "Source excerpt", "file_exhibit": "File exhibit"}
+KIND_LABELS = {
+    "testimony": "Testimony",
+    "source_excerpt": "Source excerpt",
+    "file_exhibit": "File exhibit",
+}
 
 
 @pages.app_template_filter("kind_label")
@@ -24,21 +35,38 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
 
 
+LABEL = re.compile(r"\[([^\[\]<>&\"']{1,80})\]")
+
+
+def _mark_labels(escaped: str) -> Markup:
+    # Safe: the input is already escaped HTML and a label admits no markup characters.
+    return Markup(LABEL.sub(r'<span class="label">[\1]</span>', escaped))  # noqa: S704
+
+
 @pages.app_template_filter("labelled")
 def labelled(text: str | None) -> Markup:
     """Escape the public text and show each [label] distinctly."""
-    import re
+    return _mark_labels(str(escape(text or "")))
 
-    from markupsafe import escape
 
-    escaped = str(escape(text or ""))
-    return Markup(re.sub(r"\[([^\[\]<>&]{1,80})\]", r'<span class="label">[\1]</span>', escaped))
+@pages.app_template_filter("snippet")
+def snippet(html: str) -> Markup:
+    """A search snippet is escaped HTML with <mark> around matches; style its labels too."""
+    return _mark_labels(html)
+
+
+@pages.app_template_filter("sentence")
+def sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
 
 
 @pages.get("/")
 def home() -> str:
     session = read_session()
-    published = session.scalar(select(func.count()).select_from(Item).where(Item.status == "published")) or 0
+    published = (
+        session.scalar(select(func.count()).select_from(Item).where(Item.status == "published"))
+        or 0
+    )
     cases = session.scalars(select(Case).order_by(Case.created_at)).all()
     recent = item_service.list_published(session, limit=8)
     arc = archive()
@@ -64,7 +92,9 @@ def search_page() -> Any:
         except ArchiveError as exc:
             error = exc.message
     status = 400 if error else 200
-    return render_template("search.html", query=query, results=results, error=error, page=page), status
+    return render_template(
+        "search.html", query=query, results=results, error=error, page=page
+    ), status
 
 
 @pages.get("/records/<uid>")

@@ -47,7 +47,10 @@ def test_init_seed_audit_export(runner: CliRunner, tmp_path: Path) -> None:
     seeded = runner.invoke(main, ["seed"])
     assert seeded.exit_code == 0, seeded.output
     assert "2 protected person(s) added, 8 item(s) added, 8 published" in seeded.output
-    assert "0 protected person(s) added, 0 item(s) added, 0 published" in runner.invoke(main, ["seed"]).output
+    assert (
+        "0 protected person(s) added, 0 item(s) added, 0 published"
+        in runner.invoke(main, ["seed"]).output
+    )
 
     audited = runner.invoke(main, ["audit"])
     assert audited.exit_code == 0, audited.output
@@ -85,10 +88,19 @@ def test_init_seed_audit_export(runner: CliRunner, tmp_path: Path) -> None:
 def test_import_checks_the_whole_file_first(runner: CliRunner, tmp_path: Path) -> None:
     runner.invoke(main, ["init"])
     runner.invoke(main, ["seed", "--no-publish"])
-    good = {"case": "moura-2022", "kind": "source_excerpt", "title": "t", "text": "Moura market", "language": "en",
-            "citation": {"publication": "P"}, "publish": True}
+    good = {
+        "case": "moura-2022",
+        "kind": "source_excerpt",
+        "title": "t",
+        "text": "Moura market",
+        "language": "en",
+        "citation": {"publication": "P"},
+        "publish": True,
+    }
     path = tmp_path / "items.jsonl"
-    path.write_text(json.dumps(good) + "\n" + "{not json\n" + json.dumps({**good, "kind": "poem"}) + "\n")
+    path.write_text(
+        json.dumps(good) + "\n" + "{not json\n" + json.dumps({**good, "kind": "poem"}) + "\n"
+    )
     bad = runner.invoke(main, ["import", str(path)])
     assert bad.exit_code == 1
     assert "line 2: not valid JSON" in bad.output

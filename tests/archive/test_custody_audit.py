@@ -47,7 +47,9 @@ def test_the_orm_refuses_to_update_or_delete_an_event(seeded: Archive) -> None:
             session.flush()
 
 
-@pytest.mark.parametrize("statement", ["UPDATE custody_events SET actor = 'x'", "DELETE FROM custody_events"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE custody_events SET actor = 'x'", "DELETE FROM custody_events"]
+)
 def test_the_database_refuses_to_update_or_delete_an_event(seeded: Archive, statement: str) -> None:
     with pytest.raises(DatabaseError, match="append-only"), seeded.db.engine.begin() as conn:
         conn.execute(text(statement))
@@ -64,7 +66,12 @@ def test_one_changed_byte_in_an_event_is_named(seeded: Archive) -> None:
     tampered = bytearray(event.canonical)
     position = tampered.index(b'"actor":"') + len(b'"actor":"')
     tampered[position] ^= 0x01
-    _without_guard(seeded, "UPDATE custody_events SET canonical = :c WHERE id = :i", c=bytes(tampered), i=event.id)
+    _without_guard(
+        seeded,
+        "UPDATE custody_events SET canonical = :c WHERE id = :i",
+        c=bytes(tampered),
+        i=event.id,
+    )
     report = audit(seeded)
     uid = _item_uid(seeded, event.item_id)
     assert not report.ok
@@ -76,7 +83,9 @@ def test_one_changed_byte_in_an_event_is_named(seeded: Archive) -> None:
 def test_a_replaced_signature_is_named(seeded: Archive) -> None:
     event = _first_event(seeded)
     forged = bytes(64)
-    _without_guard(seeded, "UPDATE custody_events SET signature = :s WHERE id = :i", s=forged, i=event.id)
+    _without_guard(
+        seeded, "UPDATE custody_events SET signature = :s WHERE id = :i", s=forged, i=event.id
+    )
     findings = audit(seeded).findings
     assert len(findings) == 1
     assert findings[0].record.startswith(f"custody event {_item_uid(seeded, event.item_id)}#0")

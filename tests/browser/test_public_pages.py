@@ -262,9 +262,8 @@ def test_pages_stay_on_loopback_with_a_csp_and_no_console_errors(
         assert "frame-ancestors 'none'" in csp
         assert response.headers.get("x-content-type-options") == "nosniff"
 
-    # Expected: the deliberate 404 logs "Failed to load resource". Tolerated: the site has no
-    # favicon, so Chromium's automatic /favicon.ico fetch may 404 (a template matter, reported).
-    tolerated = ("/records/does-not-exist", "/favicon.ico")
+    # Expected: the deliberate 404 logs "Failed to load resource". The favicon is inline.
+    tolerated = ("/records/does-not-exist",)
     errors = [e for e in recorder.console_errors if not e.endswith(tolerated)]
     assert errors == [], errors
     assert recorder.page_errors == []

@@ -20,22 +20,35 @@ TEXT = (
 
 
 def make_case(client: FlaskClient, auth: dict[str, str], slug: str = "case-one") -> dict:
-    response = client.post("/api/v1/cases", json={"slug": slug, "title": "Case one", "place": "Mopti"}, headers=auth)
+    response = client.post(
+        "/api/v1/cases", json={"slug": slug, "title": "Case one", "place": "Mopti"}, headers=auth
+    )
     assert response.status_code == 201, response.json
     return response.json
 
 
-def make_witness(client: FlaskClient, auth: dict[str, str], slug: str = "case-one", **identity) -> dict:
+def make_witness(
+    client: FlaskClient, auth: dict[str, str], slug: str = "case-one", **identity
+) -> dict:
     body = {"role": "witness", "names": ["Hamadoun Traoré"], "aliases": ["Hamadoun"], **identity}
     response = client.post(f"/api/v1/cases/{slug}/persons", json=body, headers=auth)
     assert response.status_code == 201, response.json
     return response.json
 
 
-def make_testimony(client: FlaskClient, auth: dict[str, str], person: str, slug: str = "case-one", text: str = TEXT) -> dict:
+def make_testimony(
+    client: FlaskClient, auth: dict[str, str], person: str, slug: str = "case-one", text: str = TEXT
+) -> dict:
     response = client.post(
         f"/api/v1/cases/{slug}/testimonies",
-        json={"text": text, "person": person, "language": "en", "event_date": "2022-03-27", "place": "Moura, Mali", "tags": ["moura"]},
+        json={
+            "text": text,
+            "person": person,
+            "language": "en",
+            "event_date": "2022-03-27",
+            "place": "Moura, Mali",
+            "tags": ["moura"],
+        },
         headers=auth,
     )
     assert response.status_code == 201, response.json
@@ -46,7 +59,9 @@ def test_cases_are_created_and_listed(client: FlaskClient, auth: dict[str, str])
     make_case(client, auth)
     assert [c["slug"] for c in client.get("/api/v1/cases").json] == ["case-one"]
     assert client.get("/api/v1/cases/case-one").json["title"] == "Case one"
-    duplicate = client.post("/api/v1/cases", json={"slug": "case-one", "title": "Again"}, headers=auth)
+    duplicate = client.post(
+        "/api/v1/cases", json={"slug": "case-one", "title": "Again"}, headers=auth
+    )
     assert duplicate.status_code == 409
     assert duplicate.json["errors"] == {"slug": ["already exists"]}
     bad = client.post("/api/v1/cases", json={"slug": "Not A Slug!", "title": "x"}, headers=auth)
@@ -54,7 +69,9 @@ def test_cases_are_created_and_listed(client: FlaskClient, auth: dict[str, str])
     assert set(bad.json) == {"status", "message", "errors"}
 
 
-def test_registering_a_person_returns_only_the_pseudonym(client: FlaskClient, auth: dict[str, str]) -> None:
+def test_registering_a_person_returns_only_the_pseudonym(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
     make_case(client, auth)
     person = make_witness(client, auth, contact="+223 76 00 00 00", location="14.1, -4.2")
     assert set(person) == {"id", "pseudonym", "role", "created_at"}
@@ -72,7 +89,9 @@ def test_a_one_letter_name_is_refused(client: FlaskClient, auth: dict[str, str])
     assert response.status_code == 422
 
 
-def test_ingest_records_digest_and_signed_chained_custody(client: FlaskClient, auth: dict[str, str]) -> None:
+def test_ingest_records_digest_and_signed_chained_custody(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
     make_case(client, auth)
     person = make_witness(client, auth)
     item = make_testimony(client, auth, person["id"])
@@ -100,12 +119,16 @@ def test_ingest_records_digest_and_signed_chained_custody(client: FlaskClient, a
     verifier: VerifierKey = key.verifier()
     for e in events:
         verify_event_signature(
-            SignedEvent(event=e["event"], key_id=e["key_id"], signature=base64.b64decode(e["signature"])),
+            SignedEvent(
+                event=e["event"], key_id=e["key_id"], signature=base64.b64decode(e["signature"])
+            ),
             {verifier.key_id_hex: verifier},
         )
 
 
-def test_unpublished_items_are_invisible_to_the_public(client: FlaskClient, auth: dict[str, str]) -> None:
+def test_unpublished_items_are_invisible_to_the_public(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
     make_case(client, auth)
     item = make_testimony(client, auth, make_witness(client, auth)["id"])
     assert client.get(f"/api/v1/items/{item['id']}").status_code == 404
@@ -115,7 +138,9 @@ def test_unpublished_items_are_invisible_to_the_public(client: FlaskClient, auth
     assert client.get(f"/records/{item['id']}").status_code == 404
 
 
-def test_publishing_makes_the_redacted_projection_public(client: FlaskClient, auth: dict[str, str]) -> None:
+def test_publishing_makes_the_redacted_projection_public(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
     make_case(client, auth)
     item = make_testimony(client, auth, make_witness(client, auth)["id"])
     published = client.post(f"/api/v1/items/{item['id']}/publish", headers=auth)
@@ -137,15 +162,21 @@ def test_publishing_makes_the_redacted_projection_public(client: FlaskClient, au
     assert [e["type"] for e in events][-1] == "published"
 
 
-def test_full_read_is_recorded_as_an_access_event(client: FlaskClient, auth: dict[str, str]) -> None:
+def test_full_read_is_recorded_as_an_access_event(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
     make_case(client, auth)
     item = make_testimony(client, auth, make_witness(client, auth)["id"])
     assert client.get(f"/api/v1/items/{item['id']}", headers=auth).json["text"] == TEXT
-    types = [e["type"] for e in client.get(f"/api/v1/items/{item['id']}/custody", headers=auth).json]
+    types = [
+        e["type"] for e in client.get(f"/api/v1/items/{item['id']}/custody", headers=auth).json
+    ]
     assert types[-1] == "accessed"
 
 
-def test_a_person_added_later_is_redacted_everywhere(client: FlaskClient, auth: dict[str, str]) -> None:
+def test_a_person_added_later_is_redacted_everywhere(
+    client: FlaskClient, auth: dict[str, str]
+) -> None:
     make_case(client, auth)
     first = make_witness(client, auth)
     item = make_testimony(client, auth, first["id"], text=TEXT + " Bara Cissé saw it too.")
@@ -155,7 +186,9 @@ def test_a_person_added_later_is_redacted_everywhere(client: FlaskClient, auth: 
     public = client.get(f"/api/v1/items/{item['id']}").json
     assert "Bara" not in public["text"] and "[Witness B]" in public["text"]
     assert client.get("/api/v1/search?q=Cissé").json["total"] == 0
-    types = [e["type"] for e in client.get(f"/api/v1/items/{item['id']}/custody", headers=auth).json]
+    types = [
+        e["type"] for e in client.get(f"/api/v1/items/{item['id']}/custody", headers=auth).json
+    ]
     assert types.count("redacted") == 2
 
 
@@ -165,14 +198,21 @@ def test_source_excerpt_with_citation(client: FlaskClient, auth: dict[str, str])
         "text": "The army said it had killed 203 militants.",
         "title": "The authorities' claim",
         "language": "en",
-        "citation": {"publication": "Associated Press", "author": "Staff", "url": "https://apnews.com/x", "published": "2022-04-05"},
+        "citation": {
+            "publication": "Associated Press",
+            "author": "Staff",
+            "url": "https://apnews.com/x",
+            "published": "2022-04-05",
+        },
     }
     response = client.post("/api/v1/cases/case-one/excerpts", json=body, headers=auth)
     assert response.status_code == 201, response.json
     assert response.json["citation"]["published"] == "2022-04-05"
     assert response.json["kind"] == "source_excerpt"
     bad = client.post(
-        "/api/v1/cases/case-one/excerpts", json={**body, "citation": {"publication": "AP", "url": "not a url"}}, headers=auth
+        "/api/v1/cases/case-one/excerpts",
+        json={**body, "citation": {"publication": "AP", "url": "not a url"}},
+        headers=auth,
     )
     assert bad.status_code == 422
     assert "url" in bad.json["errors"]["json"]["citation"]
@@ -183,7 +223,12 @@ def test_file_exhibit_is_streamed_and_hashed(client: FlaskClient, auth: dict[str
     payload = b"%PDF-1.4\n" + bytes(range(256)) * 1500  # under the test client's 500 KB spool limit
     response = client.post(
         "/api/v1/cases/case-one/exhibits",
-        data={"title": "Satellite image", "language": "en", "tags": "imagery, moura", "file": (io.BytesIO(payload), "image.pdf", "application/pdf")},
+        data={
+            "title": "Satellite image",
+            "language": "en",
+            "tags": "imagery, moura",
+            "file": (io.BytesIO(payload), "image.pdf", "application/pdf"),
+        },
         headers=auth,
         content_type="multipart/form-data",
     )
@@ -199,7 +244,9 @@ def test_file_exhibit_is_streamed_and_hashed(client: FlaskClient, auth: dict[str
     client.post(f"/api/v1/items/{item['id']}/publish", headers=auth)
     public = client.get(f"/api/v1/items/{item['id']}").json
     assert public["digest"] == item["digest"]  # exhibits are verifiable by their bytes
-    missing = client.post("/api/v1/cases/case-one/exhibits", data={"title": "x", "language": "en"}, headers=auth)
+    missing = client.post(
+        "/api/v1/cases/case-one/exhibits", data={"title": "x", "language": "en"}, headers=auth
+    )
     assert missing.status_code == 422
 
 
@@ -218,7 +265,9 @@ def test_file_exhibit_is_streamed_and_hashed(client: FlaskClient, auth: dict[str
         ("get", "/api/v1/search?q=x&scope=restricted"),
     ],
 )
-def test_protected_routes_need_the_token(client: FlaskClient, auth: dict[str, str], method: str, path: str) -> None:
+def test_protected_routes_need_the_token(
+    client: FlaskClient, auth: dict[str, str], method: str, path: str
+) -> None:
     make_case(client, auth)
     kwargs = {"json": {}} if method == "post" and "exhibits" not in path else {}
     response = getattr(client, method)(path, **kwargs)
@@ -240,7 +289,9 @@ def test_errors_are_json_without_traces(client: FlaskClient, auth: dict[str, str
     assert "quotation" in malformed.json["message"] or "quote" in malformed.json["message"]
     assert "Traceback" not in malformed.get_data(as_text=True)
     assert client.get("/api/v1/search?q=%20").status_code == 422
-    not_json = client.post("/api/v1/cases", data="{oops", content_type="application/json", headers=auth)
+    not_json = client.post(
+        "/api/v1/cases", data="{oops", content_type="application/json", headers=auth
+    )
     assert not_json.status_code in (400, 422)
     assert set(not_json.json) == {"status", "message", "errors"}
 
@@ -250,14 +301,21 @@ def test_publishing_twice_is_harmless(client: FlaskClient, auth: dict[str, str])
     item = make_testimony(client, auth, make_witness(client, auth)["id"])
     client.post(f"/api/v1/items/{item['id']}/publish", headers=auth)
     client.post(f"/api/v1/items/{item['id']}/publish", headers=auth)
-    types = [e["type"] for e in client.get(f"/api/v1/items/{item['id']}/custody", headers=auth).json]
+    types = [
+        e["type"] for e in client.get(f"/api/v1/items/{item['id']}/custody", headers=auth).json
+    ]
     assert types.count("published") == 1
 
 
 def test_openapi_document(client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").json
     assert spec["info"]["title"] == "Témoin"
-    for path in ("/api/v1/cases", "/api/v1/cases/{slug}/testimonies", "/api/v1/items/{uid}/custody", "/api/v1/search"):
+    for path in (
+        "/api/v1/cases",
+        "/api/v1/cases/{slug}/testimonies",
+        "/api/v1/items/{uid}/custody",
+        "/api/v1/search",
+    ):
         assert path in spec["paths"]
     assert "bearerAuth" in spec["components"]["securitySchemes"]
 

@@ -26,7 +26,8 @@ SYLLABLES = ["ka", "mo", "di", "ba", "sou", "ma", "ne", "tio", "ga", "lé", "zé
 
 def fresh_name(rng: random.Random, parts: int = 2) -> str:
     return " ".join(
-        "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize() for _ in range(parts)
+        "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
+        for _ in range(parts)
     )
 
 
@@ -36,30 +37,44 @@ def planted(client: FlaskClient, auth: dict[str, str], seeded: Archive) -> dict:
     rng = random.Random()
     full = fresh_name(rng)
     alias = fresh_name(rng, 1)
-    phone = "+223 7{} {:02d} {:02d} {:02d}".format(rng.randint(0, 9), rng.randint(10, 99), rng.randint(10, 99), rng.randint(10, 99))
+    pairs = " ".join(f"{rng.randint(10, 99):02d}" for _ in range(3))
+    phone = f"+223 7{rng.randint(0, 9)} {pairs}"
     email = "".join(rng.choice(string.ascii_lowercase) for _ in range(8)) + "@mail.example.net"
     client.post("/api/v1/cases", json={"slug": "planted", "title": "Planted"}, headers=auth)
     person = client.post(
-        "/api/v1/cases/planted/persons", json={"names": [full], "aliases": [alias], "contact": phone}, headers=auth
+        "/api/v1/cases/planted/persons",
+        json={"names": [full], "aliases": [alias], "contact": phone},
+        headers=auth,
     ).json
     first, last = full.split(" ")
     texts = [
         f"{full} told us what happened. {alias.upper()} was there too; call {phone} or {email}.",
-        f"Le témoin {first}\n   {last} a parlé. D'{alias} et l’{alias} : « {full.lower()} » était au marché.",
+        f"Le témoin {first}\n   {last} a parlé. D'{alias} et l’{alias} : "
+        f"« {full.lower()} » était au marché.",
         f"{alias}'s brother saw {fold(full)} near the river.",
     ]
     uids = []
     for n, text in enumerate(texts):
         item = client.post(
             "/api/v1/cases/planted/testimonies",
-            json={"text": text, "person": person["id"], "language": "fr" if n == 1 else "en", "title": f"Testimony {n}",
-                  "tags": ["planted"], "place": "Moura"},
+            json={
+                "text": text,
+                "person": person["id"],
+                "language": "fr" if n == 1 else "en",
+                "title": f"Testimony {n}",
+                "tags": ["planted"],
+                "place": "Moura",
+            },
             headers=auth,
         ).json
         uids.append(item["id"])
     for uid in uids[:2]:
         assert client.post(f"/api/v1/items/{uid}/publish", headers=auth).status_code == 200
-    return {"secrets": [full, first, last, alias, phone, email, phone.replace(" ", "")], "published": uids[:2], "unpublished": uids[2:]}
+    return {
+        "secrets": [full, first, last, alias, phone, email, phone.replace(" ", "")],
+        "published": uids[:2],
+        "unpublished": uids[2:],
+    }
 
 
 def protected_terms(planted: dict) -> list[str]:
@@ -92,19 +107,37 @@ def crawl_targets(app: Flask, planted: dict) -> list[str]:
             urls.append(rule.rule)
             continue
         unknown = [a for a in args if a not in values]
-        assert not unknown, f"leak crawl does not know how to fill {unknown} in {rule.rule}: teach it"
+        assert not unknown, (
+            f"leak crawl does not know how to fill {unknown} in {rule.rule}: teach it"
+        )
         for value in values[args[0]]:
-            urls.append(rule.rule.replace(f"<{args[0]}>", value).replace(f"<path:{args[0]}>", value))
+            urls.append(
+                rule.rule.replace(f"<{args[0]}>", value).replace(f"<path:{args[0]}>", value)
+            )
     return urls
 
 
 QUERIES = [
-    "{name}", "body:{name}", "title:{name}", "place:{name}", "tags:{name}", "{prefix}*", "{name}~1", "{name}~2",
-    '"{name}"', "{name} OR moura", "NOT moura", "moura AND {name}", "{lower}", "{upper}",
+    "{name}",
+    "body:{name}",
+    "title:{name}",
+    "place:{name}",
+    "tags:{name}",
+    "{prefix}*",
+    "{name}~1",
+    "{name}~2",
+    '"{name}"',
+    "{name} OR moura",
+    "NOT moura",
+    "moura AND {name}",
+    "{lower}",
+    "{upper}",
 ]
 
 
-def test_no_public_surface_shows_a_protected_name(app: Flask, client: FlaskClient, planted: dict, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_public_surface_shows_a_protected_name(
+    app: Flask, client: FlaskClient, planted: dict, caplog: pytest.LogCaptureFixture
+) -> None:
     terms = protected_terms(planted)
     caplog.set_level(logging.DEBUG)
     pages = crawl_targets(app, planted)
@@ -120,10 +153,12 @@ def test_no_public_surface_shows_a_protected_name(app: Flask, client: FlaskClien
 
 def test_search_finds_nothing_for_a_protected_name(client: FlaskClient, planted: dict) -> None:
     terms = protected_terms(planted)
-    for secret in planted["secrets"][:4] + ["Amadou", "Seydou"]:
+    for secret in [*planted["secrets"][:4], "Amadou", "Seydou"]:
         word = secret.split(" ")[0]
         for template in QUERIES:
-            query = template.format(name=word, prefix=word[:4], lower=word.lower(), upper=word.upper())
+            query = template.format(
+                name=word, prefix=word[:4], lower=word.lower(), upper=word.upper()
+            )
             for url in ("/api/v1/search", "/search"):
                 response = client.get(url, query_string={"q": query})
                 # The caller's own query is echoed back; everything else must be clean.
@@ -150,7 +185,9 @@ def test_published_text_is_still_findable(client: FlaskClient, planted: dict) ->
     assert "[Witness A]" in client.get(f"/api/v1/items/{planted['published'][1]}").json["text"]
 
 
-def test_the_public_index_on_disk_holds_no_protected_name(app: Flask, planted: dict, settings) -> None:
+def test_the_public_index_on_disk_holds_no_protected_name(
+    app: Flask, planted: dict, settings
+) -> None:
     files = [p for p in Path(settings.index_dir / "public").rglob("*") if p.is_file()]
     assert files
     blob = b"".join(p.read_bytes() for p in files)
@@ -159,14 +196,35 @@ def test_the_public_index_on_disk_holds_no_protected_name(app: Flask, planted: d
         for form in {term, term.lower(), fold(term), term.upper()}:
             assert form.encode() not in blob, f"public index holds {term!r}"
     assert_clean(text, protected_terms(planted), "public index files")
-    restricted = b"".join(p.read_bytes() for p in Path(settings.index_dir / "restricted").rglob("*") if p.is_file())
-    assert fold(planted["secrets"][3]).encode() in restricted.lower() or planted["secrets"][3].encode() in restricted
+    restricted = b"".join(
+        p.read_bytes() for p in Path(settings.index_dir / "restricted").rglob("*") if p.is_file()
+    )
+    assert (
+        fold(planted["secrets"][3]).encode() in restricted.lower()
+        or planted["secrets"][3].encode() in restricted
+    )
 
 
-def test_the_log_holds_no_protected_name(app: Flask, client: FlaskClient, auth: dict[str, str], planted: dict, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_log_holds_no_protected_name(
+    app: Flask,
+    client: FlaskClient,
+    auth: dict[str, str],
+    planted: dict,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     client.get("/api/v1/search?q=%22" + planted["secrets"][0])
     client.get(f"/api/v1/items/{planted['unpublished'][0]}")
-    client.post("/api/v1/cases/planted/persons", json={"names": [planted["secrets"][0]], "role": "nobody"}, headers=auth)
-    client.post("/api/v1/cases/planted/testimonies", json={"text": planted["secrets"][0], "person": "x", "language": "en"}, headers=auth)
-    assert_clean("\n".join(r.getMessage() for r in caplog.records), protected_terms(planted), "log output")
+    client.post(
+        "/api/v1/cases/planted/persons",
+        json={"names": [planted["secrets"][0]], "role": "nobody"},
+        headers=auth,
+    )
+    client.post(
+        "/api/v1/cases/planted/testimonies",
+        json={"text": planted["secrets"][0], "person": "x", "language": "en"},
+        headers=auth,
+    )
+    assert_clean(
+        "\n".join(r.getMessage() for r in caplog.records), protected_terms(planted), "log output"
+    )
