@@ -47,18 +47,26 @@ def load_seed(arc: Archive, path: Path | None = None, *, publish: bool = True) -
             case = case_service.get_case(session, spec["slug"])
         except NotFound:
             case = case_service.create_case(
-                session, slug=spec["slug"], title=spec["title"], summary=spec.get("summary", ""), place=spec.get("place")
+                session,
+                slug=spec["slug"],
+                title=spec["title"],
+                summary=spec.get("summary", ""),
+                place=spec.get("place"),
             )
-        known = {
-            frozenset(case_service.open_identity(arc, p).names): p for p in case.persons
-        }
+        known = {frozenset(case_service.open_identity(arc, p).names): p for p in case.persons}
         persons = {}
         for entry in data["persons"]:
             names = frozenset(entry["names"])
             person = known.get(names)
             if person is None:
-                identity = Identity(names=tuple(entry["names"]), aliases=tuple(entry.get("aliases", ())), notes=entry.get("description"))
-                person = case_service.register_person(arc, session, case, role=entry["role"], identity=identity)
+                identity = Identity(
+                    names=tuple(entry["names"]),
+                    aliases=tuple(entry.get("aliases", ())),
+                    notes=entry.get("description"),
+                )
+                person = case_service.register_person(
+                    arc, session, case, role=entry["role"], identity=identity
+                )
                 persons_added += 1
             persons[entry["key"]] = person
         for entry in data["items"]:
@@ -76,7 +84,9 @@ def load_seed(arc: Archive, path: Path | None = None, *, publish: bool = True) -
                     language=entry["language"],
                     person=persons[entry["person"]] if entry.get("person") else None,
                     event_date=_date(entry.get("event_date")),
-                    collected_at=dt.datetime.combine(collected, dt.time(), dt.UTC) if collected else None,
+                    collected_at=dt.datetime.combine(collected, dt.time(), dt.UTC)
+                    if collected
+                    else None,
                     collected_by=(entry.get("citation") or {}).get("publication"),
                     place=entry.get("place"),
                     tags=entry.get("tags", []),
@@ -90,5 +100,8 @@ def load_seed(arc: Archive, path: Path | None = None, *, publish: bool = True) -
                 item_service.publish_item(arc, session, item, actor=ACTOR)
                 items_published += 1
     return SeedReport(
-        case=data["case"]["slug"], persons_added=persons_added, items_added=items_added, items_published=items_published
+        case=data["case"]["slug"],
+        persons_added=persons_added,
+        items_added=items_added,
+        items_published=items_published,
     )
