@@ -138,10 +138,12 @@ class WhooshIndex:
         schema = build_schema()
         storage = FileStorage(str(self.path))
         # Two processes may open a fresh directory at once: create under the write lock,
-        # or the second create_in would wipe what the first had already committed.
-        with self._locked(storage):
-            if not whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME):
-                whoosh_index.create_in(str(self.path), schema, indexname=INDEX_NAME)
+        # or the second create_in would wipe what the first had already committed. An
+        # existing index is opened without the lock, so readers never wait for a writer.
+        if not whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME):
+            with self._locked(storage):
+                if not whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME):
+                    whoosh_index.create_in(str(self.path), schema, indexname=INDEX_NAME)
         self.index = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
         if sorted(self.index.schema.names()) != sorted(schema.names()):
             raise SearchError(

@@ -1,0 +1,177 @@
+"""What only the on-disk backend can get wrong: files, locks, processes, reopening."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from whoosh import fields as wf
+from whoosh import index as whoosh_index
+from whoosh.index import Index
+from whoosh.qparser import QueryParser
+
+from search_index import IndexBusy, SearchDocument, SearchError, WhooshIndex, open_index
+from tests.search_index._workers import write_batches
+
+
+def doc(doc_id: str, body: str, **extra: str) -> SearchDocument:
+    return SearchDocument(
+        doc_id=doc_id,
+        case_id="moura",
+        kind="testimony",
+        language="fr",
+        title=extra.get("title", f"Document {doc_id}"),
+        body=body,
+    )
+
+
+def on_disk(directory: Path, word: str) -> list[str]:
+    """The files of the index directory whose bytes contain ``word``."""
+    needle = word.encode()
+    return [p.name for p in directory.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+# ------------------------------------------------------------------ removed text leaves the disk
+
+
+def test_a_deleted_document_leaves_no_trace_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "public"
+    index = WhooshIndex(path)
+    index.apply(upserts=[doc("keep", "les soldats sont venus")])
+    index.apply(upserts=[doc("gone", "le nom zqxkonatezq apparaissait ici")])
+    index.apply(upserts=[doc("later", "autres soldats")])
+    assert on_disk(path, "zqxkonatezq")  # the check below can see text when it is there
+
+    index.apply(deletes=["gone"])
+
+    assert on_disk(path, "zqxkonatezq") == []
+    assert index.doc_count() == 2
+    assert index.search("soldats").total == 2
+
+
+def test_replaced_text_leaves_no_trace_on_disk(tmp_path: Path) -> None:
+    """A redaction added after publication must take the unredacted word off the disk."""
+    path = tmp_path / "public"
+    index = WhooshIndex(path)
+    index.apply(upserts=[doc("a", "temoin zqxdiallozq a vu les soldats"), doc("b", "soldats")])
+    assert on_disk(path, "zqxdiallozq")
+
+    index.apply(upserts=[doc("a", "temoin [Witness A] a vu les soldats")])
+
+    assert on_disk(path, "zqxdiallozq") == []
+    assert index.search("soldats").total == 2
+
+
+def test_clear_leaves_no_trace_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "public"
+    index = WhooshIndex(path)
+    index.apply(upserts=[doc("a", "zqxsecretzq")])
+    assert on_disk(path, "zqxsecretzq")
+    index.clear()
+    assert on_disk(path, "zqxsecretzq") == []
+
+
+def test_text_leaves_the_disk_even_while_a_reader_is_open(tmp_path: Path) -> None:
+    path = tmp_path / "public"
+    index = WhooshIndex(path)
+    index.apply(upserts=[doc("a", "zqxsecretzq"), doc("b", "autre")])
+    with index.index.searcher():
+        index.apply(deletes=["a"])
+        assert on_disk(path, "zqxsecretzq") == []
+
+
+# ------------------------------------------------------------------ persistence and raw access
+
+
+def test_reopening_finds_what_was_committed(tmp_path: Path) -> None:
+    first = WhooshIndex(tmp_path / "ix")
+    first.apply(upserts=[doc("a", "soldats"), doc("b", "villageois")])
+    first.close()
+    again = open_index(tmp_path / "ix")
+    assert again.doc_count() == 2
+    assert [h.doc_id for h in again.search("soldats").hits] == ["a"]
+
+
+def test_a_second_handle_sees_commits_of_the_first(tmp_path: Path) -> None:
+    writer, reader = WhooshIndex(tmp_path / "ix"), WhooshIndex(tmp_path / "ix")
+    assert reader.search("soldats").total == 0
+    writer.apply(upserts=[doc("a", "soldats")])
+    assert reader.search("soldats").total == 1
+
+
+def test_the_whoosh_index_is_reachable_for_benchmarks(tmp_path: Path) -> None:
+    index = WhooshIndex(tmp_path / "ix")
+    index.apply(upserts=[doc("a", "Les soldats à Moura")])
+    assert isinstance(index.index, Index)
+    with index.index.searcher() as searcher:
+        raw = QueryParser("body_plain", index.index.schema).parse("moura")
+        assert [hit["doc_id"] for hit in searcher.search(raw)] == ["a"]
+
+
+def test_an_index_with_another_schema_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    whoosh_index.create_in(str(tmp_path / "old"), wf.Schema(text=wf.TEXT), indexname="MAIN")
+    with pytest.raises(SearchError, match="another schema"):
+        WhooshIndex(tmp_path / "old")
+
+
+# ------------------------------------------------------------------ one writer at a time
+
+
+def test_a_writer_waits_for_the_lock_then_writes(tmp_path: Path) -> None:
+    index = WhooshIndex(tmp_path / "ix")
+    holder = index.index.writer()
+    threading.Timer(0.5, holder.cancel).start()
+    began = time.monotonic()
+    index.apply(upserts=[doc("a", "soldats")])
+    assert time.monotonic() - began >= 0.4
+    assert index.doc_count() == 1
+
+
+def test_opening_an_existing_index_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    first = WhooshIndex(tmp_path / "ix")
+    first.apply(upserts=[doc("a", "soldats")])
+    holder = first.index.writer()
+    try:
+        reader = WhooshIndex(tmp_path / "ix", lock_timeout=0.0)
+        assert reader.search("soldats").total == 1
+    finally:
+        holder.cancel()
+
+
+def test_index_busy_after_the_timeout(tmp_path: Path) -> None:
+    index = WhooshIndex(tmp_path / "ix", lock_timeout=0.2)
+    holder = index.index.writer()
+    try:
+        with pytest.raises(IndexBusy, match="locked by another writer"):
+            index.apply(upserts=[doc("a", "soldats")])
+        with pytest.raises(IndexBusy):
+            index.clear()
+    finally:
+        holder.cancel()
+    index.apply(upserts=[doc("a", "soldats")])
+    assert index.doc_count() == 1
+
+
+def test_two_processes_writing_at_once_both_succeed(tmp_path: Path) -> None:
+    path = tmp_path / "shared"  # not created yet: both processes also race to create it
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    workers = [
+        context.Process(target=write_batches, args=(str(path), prefix, 8, 5, start))
+        for prefix in ("alpha", "beta")
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    index = WhooshIndex(path)
+    assert index.doc_count() == 80
+    assert index.search("témoignage", page_size=1).total == 80
+    assert index.search("alpha").total == 40
+    assert index.search("beta").total == 40
