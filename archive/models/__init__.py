@@ -188,6 +188,7 @@ class CustodyEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
+    log_index: Mapped[int] = mapped_column(Integer, unique=True)
     type: Mapped[str] = mapped_column(String(20))
     at: Mapped[dt.datetime] = mapped_column()
     actor: Mapped[str] = mapped_column(String(200))
@@ -197,6 +198,40 @@ class CustodyEvent(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
 
     item: Mapped[Item] = relationship(back_populates="events")
+
+
+class LogState(Base):
+    """The right edge of the custody log's Merkle tree: one row, locked by each append,
+    so that the log stays one gap-free sequence under concurrent writers."""
+
+    __tablename__ = "log_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    edge: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+
+class LogNode(Base):
+    """Hash of a complete subtree: leaves [index * 2**level, (index + 1) * 2**level)."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Checkpoint(Base):
+    """Every checkpoint the archive signed (C2SP tlog-checkpoint note, verbatim)."""
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(Integer, unique=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class OutboxEntry(Base):
@@ -246,8 +281,11 @@ __all__ = [
     "Base",
     "Blob",
     "Case",
+    "Checkpoint",
     "CustodyEvent",
     "Item",
+    "LogNode",
+    "LogState",
     "OutboxEntry",
     "ProtectedPerson",
     "Redaction",

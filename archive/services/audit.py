@@ -6,11 +6,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from archive.models import Blob, CustodyEvent, Item, SigningKeyRecord
+from archive.models import Blob, Checkpoint, CustodyEvent, Item, LogNode, LogState, SigningKeyRecord
 from archive.services.runtime import Archive
+from evidence import merkle
 from evidence.canonical import parse_canonical
+from evidence.checkpoint import open_checkpoint
 from evidence.custody import SignedEvent, event_digest, verify_chain, verify_event_signature
 from evidence.digest import Digest, digest_file
 from evidence.errors import VerificationError
@@ -31,6 +34,7 @@ class AuditReport:
     blobs: int = 0
     events: int = 0
     items: int = 0
+    checkpoints: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -65,7 +69,88 @@ def audit(arc: Archive, *, progress: Callable[[int], None] | None = None) -> Aud
                 report.findings.append(
                     Finding(record=f"item {item.uid}", problem="has no custody events")
                 )
+        report.findings.extend(_check_log(session, keys, items))
+        report.checkpoints = session.scalar(select(func.count()).select_from(Checkpoint)) or 0
     return report
+
+
+def _check_log(
+    session: Session, keys: dict[str, VerifierKey], items: dict[int, Item]
+) -> Iterator[Finding]:
+    """Rebuild the Merkle tree from the events in log order; hold every stored node, the
+    log state and every signed checkpoint against it."""
+    checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.size)))
+    wanted = {c.size for c in checkpoints}
+    roots: dict[int, bytes] = {}
+    edge = merkle.RightEdge()
+    stored = {
+        (level, index): value
+        for level, index, value in session.execute(
+            select(LogNode.level, LogNode.index, LogNode.hash)
+        )
+    }
+    rows = session.execute(
+        select(
+            CustodyEvent.log_index, CustodyEvent.canonical, CustodyEvent.item_id, CustodyEvent.seq
+        )
+        .order_by(CustodyEvent.log_index)
+        .execution_options(yield_per=2000)
+    )
+    try:
+        for log_index, canonical, item_id, seq in rows:
+            if log_index != edge.size:
+                yield Finding(
+                    record=f"custody log at index {edge.size}",
+                    problem=f"gap or reordering: the next stored event has log index {log_index}",
+                )
+                return
+            for level, index, value in edge.append(merkle.leaf_hash(canonical)):
+                if stored.pop((level, index), None) != value:
+                    item = items.get(item_id)
+                    name = item.uid if item else str(item_id)
+                    yield Finding(
+                        record=f"custody log node ({level}, {index})",
+                        problem="stored node does not match the events "
+                        f"(leaf {log_index}: {name}#{seq})",
+                    )
+            if edge.size in wanted:
+                roots[edge.size] = edge.root()
+    finally:
+        rows.close()
+    if stored:
+        yield Finding(
+            record="custody log nodes", problem=f"{len(stored)} node(s) no event accounts for"
+        )
+    state = session.get(LogState, 1)
+    if state is None or state.size != edge.size or state.edge != b"".join(edge.hashes):
+        yield Finding(record="custody log state", problem=f"does not match the {edge.size} events")
+    yield from _check_checkpoints(checkpoints, roots, keys, edge.size)
+
+
+def _check_checkpoints(
+    checkpoints: list[Checkpoint], roots: dict[int, bytes], keys: dict[str, VerifierKey], size: int
+) -> Iterator[Finding]:
+    """Each checkpoint: signed by a known key, saying what the row says, with the root the
+    events give at its size. Roots all recomputed from one sequence of leaves are, by
+    construction, consistent with each other; a checkpoint that isn't is named here."""
+    for cp in checkpoints:
+        record = f"checkpoint at size {cp.size} (row {cp.id})"
+        try:
+            opened = open_checkpoint(cp.note, list(keys.values()))
+        except VerificationError as exc:
+            yield Finding(record=record, problem=f"signature: {exc}")
+            continue
+        if (opened.size, opened.root_hash) != (cp.size, cp.root_hash):
+            yield Finding(
+                record=record, problem="the signed note disagrees with the stored size or root"
+            )
+        elif cp.size not in roots:
+            yield Finding(record=record, problem=f"is beyond the log's {size} events")
+        elif roots[cp.size] != cp.root_hash:
+            yield Finding(
+                record=record,
+                problem="its root is not the root of the events: inconsistent with the log",
+            )
 
 
 def _check_blob(arc: Archive, blob: Blob) -> Iterator[Finding]:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.models import CustodyEvent, Item, utcnow
+from archive.services.log import append_leaf
 from archive.services.runtime import Archive, register_signing_key
 from evidence.custody import event_bytes, event_digest, make_event, sign_event
 
@@ -45,13 +46,15 @@ def append_event(
     key = arc.signing_key
     register_signing_key(session, key)
     signed = sign_event(event, key)
+    canonical = event_bytes(event)
     row = CustodyEvent(
         item_id=item.id,
         seq=event["seq"],
+        log_index=append_leaf(session, canonical),
         type=type_,
         at=at,
         actor=actor,
-        canonical=event_bytes(event),
+        canonical=canonical,
         event_hash=str(event_digest(event)),
         key_id=signed.key_id,
         signature=signed.signature,

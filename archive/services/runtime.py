@@ -62,9 +62,12 @@ class Archive:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction; index changes it queued are applied once it has committed."""
+        from archive.services.indexing import process_outbox
+        from archive.services.log import seal_batch
+
         with self.db.transaction() as session:
             yield session
-        from archive.services.indexing import process_outbox
+            seal_batch(self, session)
 
         process_outbox(self)
 

@@ -352,6 +352,8 @@ class Search(MethodView):
         }
 
 
-BLUEPRINTS = (cases_blp, items_blp, search_blp)
+from archive.web.log_api import log_blp  # noqa: E402
+
+BLUEPRINTS = (cases_blp, items_blp, search_blp, log_blp)
 
 __all__ = ["BLUEPRINTS", "NotFound"]

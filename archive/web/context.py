@@ -10,6 +10,7 @@ from flask import current_app, g
 from sqlalchemy.orm import Session
 
 from archive.services.indexing import process_outbox
+from archive.services.log import seal_batch
 from archive.services.runtime import Archive
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def writing() -> Iterator[Session]:
     session = _track(arc.db.writer_session())
     try:
         yield session
+        seal_batch(arc, session)
         session.commit()
     except BaseException:
         session.rollback()

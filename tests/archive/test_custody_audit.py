@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from archive.models import AppendOnlyViolation, CustodyEvent, Item
+from archive.models import AppendOnlyViolation, Checkpoint, CustodyEvent, Item
 from archive.services.audit import audit
 from archive.services.runtime import Archive
 from evidence.digest import Digest
@@ -59,6 +59,7 @@ def test_audit_passes_on_an_untouched_archive(seeded: Archive) -> None:
     report = audit(seeded)
     assert report.ok, report.findings
     assert report.blobs == 8 and report.items == 8 and report.events == 32
+    assert report.checkpoints == 1
 
 
 def test_one_changed_byte_in_an_event_is_named(seeded: Archive) -> None:
@@ -92,13 +93,70 @@ def test_a_replaced_signature_is_named(seeded: Archive) -> None:
     assert "signature" in findings[0].problem.lower()
 
 
-def test_a_deleted_event_breaks_the_chain(seeded: Archive) -> None:
+def test_a_deleted_event_breaks_the_chain_and_the_log(seeded: Archive) -> None:
     with seeded.db.sessions() as session:
         second = session.scalars(select(CustodyEvent).where(CustodyEvent.seq == 1)).first()
         uid = session.get(Item, second.item_id).uid
     _without_guard(seeded, "DELETE FROM custody_events WHERE id = :i", i=second.id)
+    records = [f.record for f in audit(seeded).findings]
+    assert records == [f"custody chain of item {uid}", f"custody log at index {second.log_index}"]
+
+
+def test_two_swapped_events_are_named(seeded: Archive) -> None:
+    with seeded.db.sessions() as session:
+        a, b = session.scalars(select(CustodyEvent).order_by(CustodyEvent.log_index).limit(2))
+        a_id, b_id, a_index, b_index = a.id, b.id, a.log_index, b.log_index
+    _without_guard(seeded, "UPDATE custody_events SET log_index = -1 WHERE id = :i", i=a_id)
+    _without_guard(
+        seeded, "UPDATE custody_events SET log_index = :x WHERE id = :i", x=a_index, i=b_id
+    )
+    _without_guard(
+        seeded, "UPDATE custody_events SET log_index = :x WHERE id = :i", x=b_index, i=a_id
+    )
+    records = {f.record for f in audit(seeded).findings}
+    assert "custody log node (0, 0)" in records and "custody log node (0, 1)" in records
+
+
+def test_a_forged_checkpoint_is_named(seeded: Archive) -> None:
+    from evidence.checkpoint import Checkpoint as CheckpointText
+    from evidence.checkpoint import sign_checkpoint
+    from evidence.signing import SigningKey
+
+    intruder = SigningKey.generate(seeded.settings.log_origin)
+    root = bytes(32)
+    note = sign_checkpoint(
+        CheckpointText(origin=seeded.settings.log_origin, size=5, root_hash=root), [intruder]
+    )
+    with seeded.db.transaction() as session:
+        session.add(Checkpoint(size=5, root_hash=root, note=note, key_id=intruder.key_id_hex))
     findings = audit(seeded).findings
-    assert [f.record for f in findings] == [f"custody chain of item {uid}"]
+    assert [f.record.split(" (row")[0] for f in findings] == ["checkpoint at size 5"]
+    assert "signature" in findings[0].problem
+
+
+def test_a_checkpoint_of_another_history_is_named(seeded: Archive) -> None:
+    """Signed by the archive's own key, but over a tree the events do not make."""
+    from evidence.checkpoint import Checkpoint as CheckpointText
+    from evidence.checkpoint import sign_checkpoint
+
+    note = sign_checkpoint(
+        CheckpointText(origin=seeded.settings.log_origin, size=5, root_hash=bytes(32)),
+        [seeded.signing_key],
+    )
+    with seeded.db.transaction() as session:
+        session.add(
+            Checkpoint(size=5, root_hash=bytes(32), note=note, key_id=seeded.signing_key.key_id_hex)
+        )
+    findings = audit(seeded).findings
+    assert len(findings) == 1 and "inconsistent with the log" in findings[0].problem
+
+
+def test_a_tampered_log_node_is_named(seeded: Archive) -> None:
+    _without_guard(
+        seeded, 'UPDATE log_nodes SET hash = :h WHERE level = 1 AND "index" = 0', h=bytes(32)
+    )
+    records = [f.record for f in audit(seeded).findings]
+    assert records == ["custody log node (1, 0)"]
 
 
 def test_one_changed_byte_in_a_blob_is_named(seeded: Archive) -> None:

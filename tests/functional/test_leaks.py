@@ -97,6 +97,7 @@ def crawl_targets(app: Flask, planted: dict) -> list[str]:
         "uid": planted["published"] + planted["unpublished"] + ["no-such-item"],
         "slug": ["planted", "moura-2022", "no-such-case"],
         "filename": ["temoin.css"],
+        "size": ["1", "32", "999999"],
     }
     urls = []
     for rule in app.url_map.iter_rules():

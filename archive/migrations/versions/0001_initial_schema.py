@@ -4,6 +4,9 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-28
 
+The custody log (log_state, log_nodes, checkpoints) is an RFC 6962 Merkle tree whose leaves
+are the custody events in log_index order.
+
 Custody events are append-only: besides the ORM guard, the database itself refuses
 UPDATE and DELETE on custody_events (a trigger on SQLite and on PostgreSQL).
 """
@@ -47,6 +50,29 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
     sa.UniqueConstraint('slug', name=op.f('uq_cases_slug'))
     )
+    op.create_table('checkpoints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('root_hash', sa.LargeBinary(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('key_id', sa.String(length=8), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_checkpoints')),
+    sa.UniqueConstraint('size', name=op.f('uq_checkpoints_size'))
+    )
+    op.create_table('log_nodes',
+    sa.Column('level', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('index', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('hash', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('level', 'index', name=op.f('pk_log_nodes'))
+    )
+    log_state = op.create_table('log_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('edge', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_log_state'))
+    )
+    op.bulk_insert(log_state, [{"id": 1, "size": 0, "edge": b""}])
     op.create_table('index_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_uid', sa.String(length=36), nullable=False),
@@ -122,6 +148,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('log_index', sa.Integer(), nullable=False),
     sa.Column('type', sa.String(length=20), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=200), nullable=False),
@@ -132,7 +159,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_custody_events_item_id_items')),
     sa.ForeignKeyConstraint(['key_id'], ['signing_keys.key_id'], name=op.f('fk_custody_events_key_id_signing_keys')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_custody_events')),
-    sa.UniqueConstraint('item_id', 'seq', name=op.f('uq_custody_events_item_id'))
+    sa.UniqueConstraint('item_id', 'seq', name=op.f('uq_custody_events_item_id')),
+    sa.UniqueConstraint('log_index', name=op.f('uq_custody_events_log_index'))
     )
     with op.batch_alter_table('custody_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_custody_events_item_id'), ['item_id'], unique=False)
@@ -200,6 +228,9 @@ def downgrade() -> None:
 
     op.drop_table('protected_persons')
     op.drop_table('signing_keys')
+    op.drop_table('log_state')
+    op.drop_table('log_nodes')
+    op.drop_table('checkpoints')
     with op.batch_alter_table('index_outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_index_outbox_item_uid'))
         batch_op.drop_index(batch_op.f('ix_index_outbox_done_at'))

@@ -1,0 +1,177 @@
+"""The custody log: checkpoints, proofs from stored nodes, gap-free appends, no forks."""
+
+from __future__ import annotations
+
+import base64
+import threading
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+
+from archive.errors import IntegrityFailure
+from archive.models import CustodyEvent
+from archive.services import log as log_service
+from archive.services.runtime import Archive
+from evidence import merkle
+from evidence.checkpoint import open_checkpoint
+from evidence.signing import VerifierKey
+
+
+def leaves(arc: Archive) -> list[bytes]:
+    with arc.db.sessions() as session:
+        rows = session.scalars(select(CustodyEvent).order_by(CustodyEvent.log_index)).all()
+        assert [r.log_index for r in rows] == list(range(len(rows)))
+        return [merkle.leaf_hash(r.canonical) for r in rows]
+
+
+def vkeys(client: FlaskClient) -> list[VerifierKey]:
+    return [
+        VerifierKey.parse(line)
+        for line in client.get("/api/v1/log/keys").get_data(as_text=True).splitlines()
+    ]
+
+
+def test_checkpoint_opens_with_the_published_keys(client: FlaskClient, seeded: Archive) -> None:
+    response = client.get("/api/v1/log/checkpoint")
+    assert response.mimetype == "text/plain"
+    assert "public" in response.headers["Cache-Control"]
+    checkpoint = open_checkpoint(
+        response.get_data(as_text=True), vkeys(client), origin="test.temoin/log"
+    )
+    hashes = leaves(seeded)
+    assert checkpoint.size == len(hashes) == 32
+    assert checkpoint.root_hash == merkle.root_hash(hashes)
+    same = client.get(f"/api/v1/log/checkpoint/{checkpoint.size}")
+    assert same.get_data(as_text=True) == response.get_data(as_text=True)
+    assert "immutable" in same.headers["Cache-Control"]
+
+
+def test_every_event_has_an_inclusion_proof(client: FlaskClient, seeded: Archive) -> None:
+    checkpoint = open_checkpoint(
+        client.get("/api/v1/log/checkpoint").get_data(as_text=True), vkeys(client)
+    )
+    for index, leaf in enumerate(leaves(seeded)):
+        proof = client.get(f"/api/v1/log/proof/inclusion?index={index}&size={checkpoint.size}").json
+        assert base64.b64decode(proof["leaf_hash"]) == leaf
+        merkle.verify_inclusion(
+            leaf_hash=leaf,
+            index=index,
+            tree_size=checkpoint.size,
+            proof=[base64.b64decode(h) for h in proof["hashes"]],
+            root=checkpoint.root_hash,
+        )
+
+
+def test_successive_checkpoints_are_consistent(
+    client: FlaskClient, auth: dict[str, str], seeded: Archive
+) -> None:
+    first = open_checkpoint(
+        client.get("/api/v1/log/checkpoint").get_data(as_text=True), vkeys(client)
+    )
+    client.post("/api/v1/cases", json={"slug": "second", "title": "Second"}, headers=auth)
+    item = client.post(
+        "/api/v1/cases/second/excerpts",
+        json={
+            "text": "A passage.",
+            "title": "t",
+            "language": "en",
+            "citation": {"publication": "P"},
+        },
+        headers=auth,
+    ).json
+    client.post(f"/api/v1/items/{item['id']}/publish", headers=auth)
+    second = open_checkpoint(
+        client.get("/api/v1/log/checkpoint").get_data(as_text=True), vkeys(client)
+    )
+    assert second.size == first.size + 4  # collected, ingested, redacted, published: one batch each
+    proof = client.get(f"/api/v1/log/proof/consistency?old={first.size}&new={second.size}").json
+    merkle.verify_consistency(
+        old_size=first.size,
+        new_size=second.size,
+        old_root=first.root_hash,
+        new_root=second.root_hash,
+        proof=[base64.b64decode(h) for h in proof["hashes"]],
+    )
+    assert second.root_hash == merkle.root_hash(leaves(seeded))
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/v1/log/proof/inclusion?index=32&size=32", 400),
+        ("/api/v1/log/proof/inclusion?index=0&size=33", 400),
+        ("/api/v1/log/proof/inclusion?index=-1", 422),
+        ("/api/v1/log/proof/consistency?old=0&new=5", 422),
+        ("/api/v1/log/proof/consistency?old=6&new=5", 400),
+        ("/api/v1/log/checkpoint/7", 404),
+    ],
+)
+def test_bad_proof_requests_get_clear_errors(
+    client: FlaskClient, seeded: Archive, url: str, status: int
+) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    assert response.json["message"]
+
+
+def test_an_empty_log_has_no_checkpoint(client: FlaskClient) -> None:
+    assert client.get("/api/v1/log/checkpoint").status_code == 404
+    assert client.get("/api/v1/log/proof/inclusion?index=0").status_code == 404
+
+
+def test_the_archive_refuses_to_sign_a_fork(seeded: Archive) -> None:
+    """Rewrite the stored tree behind the archive's back: it must not sign the result."""
+    with seeded.db.engine.begin() as conn:
+        conn.execute(
+            text('UPDATE log_nodes SET hash = :h WHERE level = 0 AND "index" = 0'), {"h": bytes(32)}
+        )
+        conn.execute(
+            text('UPDATE log_nodes SET hash = :h WHERE level = 5 AND "index" = 0'), {"h": bytes(32)}
+        )
+        conn.execute(text("UPDATE log_state SET edge = :h"), {"h": bytes(32)})
+    with seeded.db.transaction() as session:
+        log_service.append_leaf(session, b"an extra leaf")
+        with pytest.raises(IntegrityFailure, match="not consistent with checkpoint 32"):
+            log_service.sign_latest(seeded, session)
+        session.rollback()
+
+
+def test_concurrent_writers_keep_one_gap_free_log(seeded: Archive) -> None:
+    from archive.services import cases, items
+
+    with seeded.unit_of_work() as session:
+        case = cases.create_case(session, slug="busy", title="Busy")
+    slug = case.slug
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for k in range(5):
+                with seeded.unit_of_work() as session:
+                    items.ingest_text(
+                        seeded,
+                        session,
+                        cases.get_case(session, slug),
+                        kind="source_excerpt",
+                        text=f"passage {n}-{k}",
+                        title=f"t{n}-{k}",
+                        language="en",
+                        actor=f"writer-{n}",
+                        citation={"publication": "P"},
+                    )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    hashes = leaves(seeded)  # asserts log_index is exactly 0..n-1
+    assert len(hashes) == 32 + 4 * 5 * 3
+    with seeded.db.sessions() as session:
+        latest = log_service.latest_checkpoint(session)
+        assert latest is not None and latest.size == len(hashes)
+        assert latest.root_hash == merkle.root_hash(hashes)
