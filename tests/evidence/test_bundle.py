@@ -782,3 +782,22 @@ def test_build_bundle_refuses_what_cannot_be_written(log: Log, bundle: Bundle) -
     with pytest.raises(BundleError, match="does not read back as built"):
         build_bundle(**{**args, "inclusion": as_list})
     assert FORMAT == "temoin-bundle/v1"
+
+
+# -- the documented schema ------------------------------------------------------------
+
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "bundle.schema.json"
+
+
+def test_built_bundles_match_the_published_schema(log: Log) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a dev extra")
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for b in (make_bundle(log), make_bundle(log, "item-c", disclosure={"v": 1})):
+        errors = [e.message for e in validator.iter_errors(as_json(b))]
+        assert errors == []
+    wrong = as_json(make_bundle(log))
+    wrong["events"][0]["key_id"] = "XYZ"
+    del wrong["checkpoint"]
+    assert len(list(validator.iter_errors(wrong))) == 2
