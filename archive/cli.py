@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -206,32 +205,61 @@ def audit(ctx: click.Context) -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="File to write (JSON).",
+    help="File to write.",
 )
 @click.option(
     "--actor", default="cli", show_default=True, help="Who exports (recorded in custody)."
 )
+@click.option(
+    "--since",
+    type=int,
+    default=None,
+    help="Size of an earlier checkpoint the recipient holds: include a consistency proof from it.",
+)
 @click.pass_context
-def export(ctx: click.Context, item_id: str, output: Path, actor: str) -> None:
-    """Export an item's evidence record (digest, signed events, public keys) to a JSON file."""
+def export(ctx: click.Context, item_id: str, output: Path, actor: str, since: int | None) -> None:
+    """Write the item's evidence bundle, which `temoin-verify` checks offline.
+
+    The bundle holds the item's digest, every custody event with its signature, the public
+    keys, an inclusion proof of each event and the signed checkpoint they prove against.
+    """
     from archive.errors import ArchiveError
-    from archive.services.custody import append_event
-    from archive.services.export import export_item
-    from archive.services.items import get_item
+    from archive.services.export import export_bundle
 
     arc = _archive(ctx)
     try:
-        with arc.unit_of_work() as session:
-            try:
-                item = get_item(session, item_id)
-            except ArchiveError as exc:
-                raise click.ClickException(exc.message) from None
-            append_event(arc, session, item, "exported", actor=actor, details={"to": "file"})
-            document = export_item(arc, session, item)
+        bundle = export_bundle(arc, item_id, actor=actor, via="file", since=since)
+    except ArchiveError as exc:
+        raise click.ClickException(exc.message) from None
     finally:
         arc.close()
-    output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    click.echo(f"Wrote {output} ({len(document['events'])} events).")
+    output.write_text(bundle.to_json(), encoding="utf-8")
+    click.echo(
+        f"Wrote {output}: {len(bundle.events)} events, "
+        f"proven in a checkpoint of {bundle.checkpoint.splitlines()[1]} leaves."
+    )
+    click.echo(f"Check it with: temoin-verify {output}")
+
+
+@main.group("log")
+def log_group() -> None:
+    """The custody log (checkpoints)."""
+
+
+@log_group.command("checkpoint")
+@click.pass_context
+def log_checkpoint(ctx: click.Context) -> None:
+    """Sign a checkpoint of the log now (if the last one does not cover it) and print it."""
+    from archive.services.log import checkpoint_now
+
+    arc = _archive(ctx)
+    try:
+        checkpoint = checkpoint_now(arc)
+    finally:
+        arc.close()
+    if checkpoint is None:
+        raise click.ClickException("the log is empty")
+    click.echo(checkpoint.note, nl=False)
 
 
 @main.group()
@@ -259,6 +287,28 @@ def keys_list(ctx: click.Context) -> None:
                 click.echo(f"{record.key_id}  {state:7}  {vkey}")
     finally:
         arc.close()
+
+
+@keys.command("rotate")
+@click.confirmation_option(
+    prompt="Start signing with a new key? The old one is kept under keys/retired/."
+)
+@click.pass_context
+def keys_rotate(ctx: click.Context) -> None:
+    """Add a new signing key, endorsed in the log by the outgoing one.
+
+    Old signatures stay valid: the old public key stays published.
+    """
+    from archive.services.keys import rotate_signing_key
+
+    arc = _archive(ctx)
+    try:
+        rotation = rotate_signing_key(arc)
+    finally:
+        arc.close()
+    click.echo(f"New signing key {rotation.new_key_id} (replaces {rotation.old_key_id}).")
+    click.echo(f"  verifier key: {rotation.new_vkey}")
+    click.echo(f"  old private key kept at {rotation.retired_file}")
 
 
 @keys.command("public-pem")

@@ -47,6 +47,8 @@ class Base(DeclarativeBase):
 
 
 ITEM_KINDS = ("testimony", "source_excerpt", "file_exhibit")
+#: Items the archive keeps about itself (the signing-key history); never public, never indexed.
+SYSTEM_KINDS = ("log_record",)
 ITEM_STATUSES = ("draft", "sealed", "published")
 PERSON_ROLES = ("witness", "victim", "source")
 

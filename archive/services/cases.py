@@ -36,13 +36,15 @@ def create_case(
 
 def get_case(session: Session, slug: str) -> Case:
     case = session.scalar(select(Case).where(Case.slug == slug))
-    if case is None:
+    if case is None or case.slug.startswith("_"):
         raise NotFound(f"no case {slug!r}")
     return case
 
 
 def list_cases(session: Session) -> list[Case]:
-    return list(session.scalars(select(Case).order_by(Case.created_at, Case.id)))
+    public = ~Case.slug.startswith("_", autoescape=True)  # "_archive" is the system case
+    query = select(Case).where(public).order_by(Case.created_at, Case.id)
+    return list(session.scalars(query))
 
 
 def letter_code(n: int) -> str:

@@ -12,6 +12,7 @@ from archive.models import CustodyEvent, Item, utcnow
 from archive.services.log import append_leaf
 from archive.services.runtime import Archive, register_signing_key
 from evidence.custody import event_bytes, event_digest, make_event, sign_event
+from evidence.signing import SigningKey
 
 
 def append_event(
@@ -23,6 +24,7 @@ def append_event(
     actor: str,
     details: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
+    key: SigningKey | None = None,
 ) -> CustodyEvent:
     """Sign and store the item's next event, linked to the hash of its previous one."""
     last = session.scalar(
@@ -43,7 +45,7 @@ def append_event(
         details=details or {},
         prev=None if last is None else last.event_hash,
     )
-    key = arc.signing_key
+    key = key or arc.signing_key
     register_signing_key(session, key)
     signed = sign_event(event, key)
     canonical = event_bytes(event)

@@ -1,59 +1,114 @@
-"""Export an item's evidence record: digest, metadata, signed events and public keys."""
+"""Evidence bundles: one self-contained file per item that `temoin-verify` checks offline.
+
+The format is `evidence.bundle` (docs/bundle.md). Exporting is itself a custody event, and
+the batch that records it signs a checkpoint covering every event of the item, so a bundle
+always proves its events against a checkpoint signed by the current key.
+"""
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any
-
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from archive.models import Item, SigningKeyRecord
-from archive.services.custody import events_of
+from archive.errors import NotFound
+from archive.models import Checkpoint, Item, SigningKeyRecord
+from archive.services import log as log_service
+from archive.services.custody import append_event, events_of
+from archive.services.items import get_item
 from archive.services.runtime import Archive
+from evidence.bundle import (
+    Bundle,
+    BundleEvent,
+    ConsistencyProof,
+    InclusionProof,
+    ItemInfo,
+    build_bundle,
+    sign_item,
+)
+from evidence.digest import Digest
 from evidence.signing import VerifierKey
 
-EXPORT_FORMAT = "temoin-export/v1"
+
+def item_info(item: Item) -> ItemInfo:
+    return ItemInfo(
+        id=item.uid,
+        case=item.case.slug,
+        kind=item.kind,
+        title=item.title,
+        language=item.language,
+        digest=Digest.parse(item.digest),
+        size=item.blob.size,
+        media_type=item.blob.media_type,
+    )
 
 
-def export_item(arc: Archive, session: Session, item: Item) -> dict[str, Any]:
-    events = events_of(session, item)
-    key_ids = sorted({e.key_id for e in events})
-    keys = session.scalars(select(SigningKeyRecord).where(SigningKeyRecord.key_id.in_(key_ids)))
-    public_keys = []
-    for record in keys:
-        verifier = VerifierKey(name=record.name, public_key=record.public_key)
-        public_keys.append(
-            {
-                "key_id": record.key_id,
-                "vkey": verifier.to_vkey(),
-                "pem": verifier.to_pem().decode("ascii"),
-            }
+def export_bundle(
+    arc: Archive, uid: str, *, actor: str, via: str, since: int | None = None
+) -> Bundle:
+    """Record the export, then build the item's bundle against the checkpoint that batch signed."""
+    with arc.unit_of_work() as session:
+        item = get_item(session, uid)
+        append_event(arc, session, item, "exported", actor=actor, details={"to": via})
+    with arc.db.sessions() as session:
+        item = get_item(session, uid)
+        events = events_of(session, item)
+        last_index = max(e.log_index for e in events)
+        checkpoint = session.scalar(
+            select(Checkpoint)
+            .where(Checkpoint.size > last_index)
+            .order_by(Checkpoint.size.desc())
+            .limit(1)
         )
-    return {
-        "format": EXPORT_FORMAT,
-        "item": {
-            "id": item.uid,
-            "case": item.case.slug,
-            "kind": item.kind,
-            "title": item.title,
-            "language": item.language,
-            "digest": item.digest,
-            "size": item.blob.size,
-            "media_type": item.blob.media_type,
-            "status": item.status,
-        },
-        "events": [
-            {
-                "seq": e.seq,
-                "event": json.loads(e.canonical),
-                "canonical": base64.b64encode(e.canonical).decode(),
-                "event_hash": e.event_hash,
-                "key_id": e.key_id,
-                "signature": base64.b64encode(e.signature).decode(),
-            }
+        if checkpoint is None:  # pragma: no cover - the export batch always signs one
+            raise NotFound("no checkpoint covers this item's events yet")
+        size = checkpoint.size
+        get_node = log_service.node_reader(session)
+        from evidence import merkle
+
+        inclusion = [
+            InclusionProof(
+                log_index=e.log_index,
+                hashes=tuple(merkle.inclusion_proof_from_nodes(e.log_index, size, get_node)),
+            )
             for e in events
-        ],
-        "public_keys": public_keys,
-    }
+        ]
+        consistency = []
+        if since is not None:
+            old = log_service.checkpoint_at(session, since)
+            consistency.append(
+                ConsistencyProof(
+                    old_checkpoint=old.note,
+                    hashes=tuple(merkle.consistency_proof_from_nodes(old.size, size, get_node)),
+                )
+            )
+        key_ids = {e.key_id for e in events} | {checkpoint.key_id}
+        records = session.scalars(
+            select(SigningKeyRecord).where(SigningKeyRecord.key_id.in_(key_ids))
+        )
+        keys = sorted(
+            (VerifierKey(name=r.name, public_key=r.public_key) for r in records),
+            key=lambda k: k.key_id_hex,
+        )
+        info = item_info(item)
+        signature = sign_item(
+            info,
+            last_event=Digest.parse(events[-1].event_hash),
+            tree_size=size,
+            key=arc.signing_key,
+        )
+        return build_bundle(
+            item=info,
+            item_signature=signature,
+            events=[
+                BundleEvent(
+                    log_index=e.log_index,
+                    canonical=e.canonical,
+                    key_id=e.key_id,
+                    signature=e.signature,
+                )
+                for e in events
+            ],
+            keys=keys,
+            checkpoint_note=checkpoint.note,
+            inclusion=inclusion,
+            consistency=consistency,
+        )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select, update
 
-from archive.models import Item, OutboxEntry, utcnow
+from archive.models import SYSTEM_KINDS, Item, OutboxEntry, utcnow
 from archive.services.items import original_text, public_projection
 from archive.services.runtime import Archive
 from search_index import SearchDocument
@@ -57,6 +57,8 @@ def public_document(arc: Archive, item: Item) -> SearchDocument | None:
 def apply_items(arc: Archive, items: Iterable[Item], missing: Iterable[str] = ()) -> None:
     restricted, public, public_deletes = [], [], list(missing)
     for item in items:
+        if item.kind in SYSTEM_KINDS:
+            continue
         restricted.append(restricted_document(arc, item))
         doc = public_document(arc, item)
         if doc is None:
@@ -118,11 +120,16 @@ def reindex(
         arc.restricted_index.clear()
     count = 0
     with arc.db.sessions() as session:
-        total_ids = list(session.scalars(select(Item.id).order_by(Item.id)))
+        total_ids = list(
+            session.scalars(select(Item.id).where(Item.kind.not_in(SYSTEM_KINDS)).order_by(Item.id))
+        )
         for start in range(0, len(total_ids), 500):
-            chunk = list(
-                session.scalars(select(Item).where(Item.id.in_(total_ids[start : start + 500])))
-            )
+            ids = total_ids[start : start + 500]
+            chunk = [
+                i
+                for i in session.scalars(select(Item).where(Item.id.in_(ids)))
+                if i.kind not in SYSTEM_KINDS
+            ]
             if restricted:
                 arc.restricted_index.apply(upserts=[restricted_document(arc, i) for i in chunk])
             if public:

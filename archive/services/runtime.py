@@ -118,8 +118,11 @@ def init_archive(settings: Settings) -> InitReport:
         key = arc.signing_key
         token: str | None = None
         token_file = settings.signing_key_file.parent / BOOTSTRAP_TOKEN_FILE
-        with arc.db.transaction() as session:
+        from archive.services.keys import ensure_key_history
+
+        with arc.unit_of_work() as session:
             register_signing_key(session, key)
+            ensure_key_history(arc, session)
             if (
                 session.scalar(select(ApiToken).where(ApiToken.revoked_at.is_(None)).limit(1))
                 is None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from archive.errors import NotFound
 from archive.models import Item
@@ -29,6 +30,7 @@ from archive.schemas import (
 from archive.services import cases as case_service
 from archive.services import items as item_service
 from archive.services.custody import append_event, events_of
+from archive.services.export import export_bundle
 from archive.services.search import search as run_search
 from archive.services.vault import Identity
 from archive.web.auth import actor_name, current_token, request_info, require_token, token_required
@@ -287,6 +289,40 @@ class ItemCustody(MethodView):
         require_token()
         session = read_session()
         return events_of(session, item_service.get_item(session, uid))
+
+
+class BundleArgs(Schema):
+    since = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={"description": "size of a checkpoint you hold: adds a consistency proof from it"},
+    )
+
+
+@items_blp.route("/<uid>/bundle")
+class ItemBundle(MethodView):
+    @token_required
+    @items_blp.arguments(BundleArgs, location="query")
+    @items_blp.doc(
+        security=BEARER,
+        responses={
+            "200": {
+                "description": "temoin-bundle/v1 (docs/bundle.md)",
+                "content": {"application/json": {}},
+            }
+        },
+    )
+    def get(self, args: dict[str, Any], uid: str) -> Response:
+        """The item's evidence bundle, checkable offline with `temoin-verify`.
+
+        The export is recorded as a custody event."""
+        token = require_token()
+        bundle = export_bundle(
+            archive(), uid, actor=actor_name(token), via="api", since=args["since"]
+        )
+        response = Response(bundle.to_json(), mimetype="application/json")
+        response.headers["Content-Disposition"] = f'attachment; filename="{uid}.bundle.json"'
+        return response
 
 
 @items_blp.route("/<uid>/publish")

@@ -10,7 +10,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from archive.errors import ArchiveError
-from archive.models import Case, Item
+from archive.models import Item
+from archive.services import cases as case_service
 from archive.services import items as item_service
 from archive.services.search import search as run_search
 from archive.web.context import archive, read_session
@@ -67,7 +68,7 @@ def home() -> str:
         session.scalar(select(func.count()).select_from(Item).where(Item.status == "published"))
         or 0
     )
-    cases = session.scalars(select(Case).order_by(Case.created_at)).all()
+    cases = case_service.list_cases(session)
     recent = item_service.list_published(session, limit=8)
     arc = archive()
     return render_template(

@@ -74,9 +74,11 @@ def test_init_seed_audit_export(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "export.json"
     exported = runner.invoke(main, ["export", uid, "-o", str(out)])
     assert exported.exit_code == 0, exported.output
-    document = json.loads(out.read_text())
-    assert document["item"]["id"] == uid
-    assert [e["event"]["type"] for e in document["events"]][-1] == "exported"
+    from evidence.bundle import parse_bundle
+
+    bundle = parse_bundle(out.read_bytes())
+    assert bundle.item.id == uid
+    assert b'"type":"exported"' in bundle.events[-1].canonical
     missing = runner.invoke(main, ["export", "nope", "-o", str(out)])
     assert missing.exit_code == 1 and "no item 'nope'" in missing.output
 

@@ -40,7 +40,7 @@ def test_checkpoint_opens_with_the_published_keys(client: FlaskClient, seeded: A
         response.get_data(as_text=True), vkeys(client), origin="test.temoin/log"
     )
     hashes = leaves(seeded)
-    assert checkpoint.size == len(hashes) == 32
+    assert checkpoint.size == len(hashes) == 33
     assert checkpoint.root_hash == merkle.root_hash(hashes)
     same = client.get(f"/api/v1/log/checkpoint/{checkpoint.size}")
     assert same.get_data(as_text=True) == response.get_data(as_text=True)
@@ -99,8 +99,8 @@ def test_successive_checkpoints_are_consistent(
 @pytest.mark.parametrize(
     ("url", "status"),
     [
-        ("/api/v1/log/proof/inclusion?index=32&size=32", 400),
-        ("/api/v1/log/proof/inclusion?index=0&size=33", 400),
+        ("/api/v1/log/proof/inclusion?index=33&size=33", 400),
+        ("/api/v1/log/proof/inclusion?index=0&size=34", 400),
         ("/api/v1/log/proof/inclusion?index=-1", 422),
         ("/api/v1/log/proof/consistency?old=0&new=5", 422),
         ("/api/v1/log/proof/consistency?old=6&new=5", 400),
@@ -115,9 +115,10 @@ def test_bad_proof_requests_get_clear_errors(
     assert response.json["message"]
 
 
-def test_an_empty_log_has_no_checkpoint(client: FlaskClient) -> None:
-    assert client.get("/api/v1/log/checkpoint").status_code == 404
-    assert client.get("/api/v1/log/proof/inclusion?index=0").status_code == 404
+def test_a_new_archive_has_announced_its_key(client: FlaskClient) -> None:
+    note = client.get("/api/v1/log/checkpoint").get_data(as_text=True)
+    assert open_checkpoint(note, vkeys(client)).size == 1  # the key_added event
+    assert client.get("/api/v1/cases").json == []  # the system case is not listed
 
 
 def test_the_archive_refuses_to_sign_a_fork(seeded: Archive) -> None:
@@ -129,10 +130,10 @@ def test_the_archive_refuses_to_sign_a_fork(seeded: Archive) -> None:
         conn.execute(
             text('UPDATE log_nodes SET hash = :h WHERE level = 5 AND "index" = 0'), {"h": bytes(32)}
         )
-        conn.execute(text("UPDATE log_state SET edge = :h"), {"h": bytes(32)})
+        conn.execute(text("UPDATE log_state SET edge = :h"), {"h": bytes(64)})
     with seeded.db.transaction() as session:
         log_service.append_leaf(session, b"an extra leaf")
-        with pytest.raises(IntegrityFailure, match="not consistent with checkpoint 32"):
+        with pytest.raises(IntegrityFailure, match="not consistent with checkpoint 33"):
             log_service.sign_latest(seeded, session)
         session.rollback()
 
@@ -170,7 +171,7 @@ def test_concurrent_writers_keep_one_gap_free_log(seeded: Archive) -> None:
         t.join()
     assert errors == []
     hashes = leaves(seeded)  # asserts log_index is exactly 0..n-1
-    assert len(hashes) == 32 + 4 * 5 * 3
+    assert len(hashes) == 33 + 4 * 5 * 3
     with seeded.db.sessions() as session:
         latest = log_service.latest_checkpoint(session)
         assert latest is not None and latest.size == len(hashes)
