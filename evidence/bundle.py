@@ -11,7 +11,8 @@ in small steps, each raising its own :class:`~evidence.errors.VerificationError`
 2. every event's canonical form and schema                   -> CanonicalizationError, ChainError
 3. every event's signature                                   -> SignatureError
 4. the item's hash chain (``custody.verify_chain``)          -> ChainError
-5. every event is about this item (case, id, item_digest)    -> ChainError
+5. every event is about this item (case, id, item_digest,
+   which may be null: events a public record carries withhold it) -> ChainError
 6. checkpoint signature (pinned keys, or the bundle's own)   -> NoteError, CheckpointError
 7. the log key's signature over the item description         -> SignatureError
 8. inclusion of every event in the checkpoint's tree         -> InclusionProofError
@@ -32,7 +33,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from evidence.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical
 from evidence.checkpoint import Checkpoint
@@ -173,21 +174,10 @@ class Bundle:
                 "key_id": self.item_signature.key_id,
                 "signature": _b64(self.item_signature.signature),
             },
-            "events": [
-                {
-                    "log_index": e.log_index,
-                    "canonical": _b64(e.canonical),
-                    "key_id": e.key_id,
-                    "signature": _b64(e.signature),
-                }
-                for e in self.events
-            ],
+            "events": _events_json(self.events),
             "keys": [k.to_vkey() for k in self.keys],
             "checkpoint": self.checkpoint,
-            "inclusion": [
-                {"log_index": p.log_index, "hashes": [_b64(h) for h in p.hashes]}
-                for p in self.inclusion
-            ],
+            "inclusion": _inclusion_json(self.inclusion),
         }
         if self.consistency:
             obj["consistency"] = [
@@ -205,6 +195,22 @@ class Bundle:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def _events_json(events: Sequence[BundleEvent]) -> list[object]:
+    return [
+        {
+            "log_index": e.log_index,
+            "canonical": _b64(e.canonical),
+            "key_id": e.key_id,
+            "signature": _b64(e.signature),
+        }
+        for e in events
+    ]
+
+
+def _inclusion_json(proofs: Sequence[InclusionProof]) -> list[object]:
+    return [{"log_index": p.log_index, "hashes": [_b64(h) for h in p.hashes]} for p in proofs]
 
 
 # -- parsing --------------------------------------------------------------------------
@@ -361,13 +367,8 @@ def _consistency(value: object, path: str) -> ConsistencyProof:
     )
 
 
-def parse_bundle(data: bytes | str) -> Bundle:
-    """Read a bundle strictly: format, types, members, base64; nothing is verified yet.
-
-    Raises :class:`BundleError` naming the JSON path (``$.events[2].signature``) for a
-    wrong format, a missing or unexpected member, a wrong type, bad base64, invalid
-    UTF-8 or JSON, or a duplicate member.
-    """
+def _load_json(data: bytes | str) -> object:
+    """Strict JSON of a bundle file: UTF-8, no duplicate members, no NaN (BundleError)."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
@@ -376,11 +377,21 @@ def parse_bundle(data: bytes | str) -> Bundle:
     if not isinstance(data, str):
         raise BundleError(f"a bundle is bytes or text, got {type(data).__name__}")
     try:
-        root = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise BundleError(f"bundle is not JSON: {exc.msg} at offset {exc.pos}") from None
     except RecursionError:
         raise BundleError("bundle JSON is nested too deeply") from None
+
+
+def parse_bundle(data: bytes | str) -> Bundle:
+    """Read a bundle strictly: format, types, members, base64; nothing is verified yet.
+
+    Raises :class:`BundleError` naming the JSON path (``$.events[2].signature``) for a
+    wrong format, a missing or unexpected member, a wrong type, bad base64, invalid
+    UTF-8 or JSON, or a duplicate member.
+    """
+    root = _load_json(data)
     if isinstance(root, dict) and root.get("format") != FORMAT:
         found = root.get("format")
         raise BundleError(f"$.format: {found!r} is not a supported bundle format ({FORMAT!r})")
@@ -544,9 +555,22 @@ class VerificationReport:
 # -- verification ---------------------------------------------------------------------
 
 
+class _Signed(Protocol):
+    """What the shared checks read: a full bundle, or a public one (evidence.public_bundle)."""
+
+    @property
+    def events(self) -> tuple[BundleEvent, ...]: ...
+    @property
+    def keys(self) -> tuple[VerifierKey, ...]: ...
+    @property
+    def checkpoint(self) -> str: ...
+    @property
+    def inclusion(self) -> tuple[InclusionProof, ...]: ...
+
+
 @dataclass(kw_only=True)
 class _State:
-    bundle: Bundle
+    bundle: _Signed
     trusted: tuple[VerifierKey, ...] | None
     checks: list[Check] = field(default_factory=list)
     not_checked: list[str] = field(default_factory=list)
@@ -564,8 +588,8 @@ def _label(state: _State, index: int) -> str:
     return f"event {index} (type {state.events[index]['type']})"
 
 
-def _check_exhibit(state: _State, exhibit: bytes | Path | None) -> None:
-    item = state.bundle.item
+def _check_exhibit(state: _State, bundle: Bundle, exhibit: bytes | Path | None) -> None:
+    item = bundle.item
     if exhibit is None:
         state.not_checked.append(
             "exhibit file: none given, so the digest was not compared with a file "
@@ -656,23 +680,31 @@ def _check_chain(state: _State) -> None:
     )
 
 
-def _check_about_item(state: _State) -> None:
-    item = state.bundle.item
+def _check_about_item(state: _State, bundle: Bundle) -> None:
+    item = bundle.item
+    withheld: list[str] = []
     for i, event in enumerate(state.events):
         if event["case"] != item.case or event["item"] != item.id:
             raise ChainError(
                 f"{_label(state, i)} is about case {event['case']!r} item {event['item']!r}, "
                 f"but the bundle is for case {item.case!r} item {item.id!r}"
             )
-        if event["item_digest"] != str(item.digest):
+        # A public record carries the sealed and published events, so these withhold the
+        # original's digest (null); the chain and the item signature still bind them.
+        if event["item_digest"] is None:
+            withheld.append(str(i))
+        elif event["item_digest"] != str(item.digest):
             raise ChainError(
                 f"{_label(state, i)} records item digest {event['item_digest']}, "
                 f"but the bundle's item digest is {item.digest}"
             )
-    state.ok(
-        "events are about this item",
-        f"every event names case {item.case!r}, item {item.id!r} and digest {item.digest}",
-    )
+    detail = f"every event names case {item.case!r}, item {item.id!r} and digest {item.digest}"
+    if withheld:
+        detail += (
+            f", except that event{'s' if len(withheld) > 1 else ''} {', '.join(withheld)} "
+            "withhold the digest (null), as events a public record may carry do"
+        )
+    state.ok("events are about this item", detail)
 
 
 def _open_log_note(
@@ -753,8 +785,8 @@ def _check_checkpoint(state: _State) -> Checkpoint:
     return checkpoint
 
 
-def _check_item_signature(state: _State, checkpoint: Checkpoint) -> None:
-    sig = state.bundle.item_signature
+def _check_item_signature(state: _State, bundle: Bundle, checkpoint: Checkpoint) -> None:
+    sig = bundle.item_signature
     key = next((k for k in state.log_keys if k.key_id_hex == sig.key_id), None)
     if key is None:
         raise SignatureError(
@@ -762,7 +794,7 @@ def _check_item_signature(state: _State, checkpoint: Checkpoint) -> None:
             "signed the checkpoint"
         )
     message = item_statement(
-        state.bundle.item, last_event=event_digest(state.events[-1]), tree_size=checkpoint.size
+        bundle.item, last_event=event_digest(state.events[-1]), tree_size=checkpoint.size
     )
     try:
         key.verify(sig.signature, message)
@@ -828,9 +860,11 @@ def _check_inclusion(state: _State, checkpoint: Checkpoint) -> None:
     )
 
 
-def _check_consistency(state: _State, checkpoint: Checkpoint, since_checkpoint: str | None) -> None:
+def _check_consistency(
+    state: _State, bundle: Bundle, checkpoint: Checkpoint, since_checkpoint: str | None
+) -> None:
     proofs: dict[int, tuple[bytes, ...]] = {}
-    for i, entry in enumerate(state.bundle.consistency):
+    for i, entry in enumerate(bundle.consistency):
         what = f"old checkpoint of consistency proof {i}"
         old, _ = _open_log_note(state, entry.old_checkpoint, what)
         if old.size in proofs:
@@ -885,8 +919,8 @@ def _consistent(old: Checkpoint, new: Checkpoint, hashes: Sequence[bytes], what:
         ) from None
 
 
-def _check_disclosure(state: _State) -> None:
-    if state.bundle.disclosure is not None:
+def _check_disclosure(state: _State, bundle: Bundle) -> None:
+    if bundle.disclosure is not None:
         state.not_checked.append(
             "disclosure proof: this bundle carries one (for redacted public text) but this "
             "version of the verifier does not check it; do not rely on the redacted text in it"
@@ -939,17 +973,17 @@ def verify_bundle(
     if trusted_keys is not None and not trusted_keys:
         raise VerificationError("trusted_keys is empty: give at least one key, or None")
     state = _State(bundle=bundle, trusted=None if trusted_keys is None else tuple(trusted_keys))
-    _check_exhibit(state, exhibit)
+    _check_exhibit(state, bundle, exhibit)
     _check_canonical(state)
     _check_event_signatures(state)
     _check_chain(state)
-    _check_about_item(state)
+    _check_about_item(state, bundle)
     checkpoint = _check_checkpoint(state)
-    _check_item_signature(state, checkpoint)
+    _check_item_signature(state, bundle, checkpoint)
     _check_inclusion(state, checkpoint)
-    _check_consistency(state, checkpoint, since_checkpoint)
+    _check_consistency(state, bundle, checkpoint, since_checkpoint)
     _check_keys_used(state)
-    _check_disclosure(state)
+    _check_disclosure(state, bundle)
     if since_checkpoint is None and bundle.consistency:
         state.not_checked.append(
             "consistency with a checkpoint you hold: none given (--since), so only the "
