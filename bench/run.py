@@ -336,6 +336,10 @@ def run_search(
                     {"temoin": t_ms, "raw": r_ms, "reused": reused_ms}[name].append(elapsed)
                 same_total += outcome["temoin"][0] == outcome["raw"][0]
                 totals.append(outcome["temoin"][0])
+            log(
+                f"  {kind:<7} p50 Témoin {percentile(t_ms, 50):7.1f} ms"
+                f"   raw Whoosh {percentile(r_ms, 50):7.1f} ms"
+            )
             example = texts[0]
             report[kind] = {
                 "queries": len(texts),
