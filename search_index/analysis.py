@@ -6,6 +6,13 @@ stemming, so ``tués`` and ``tues`` stem alike and a query matches whether or no
 author typed the accents. French and English text is also stemmed (Snowball); any other
 language is only folded.
 
+Names keep their form: a word written with a capital letter and then lower-case letters
+(``Moura``, ``Hamadoun``) in the middle of a sentence is a *name*, and the stemmed
+subfields keep it unstemmed (``Moura`` stays ``moura`` instead of becoming ``mour``, the
+stem of ``mourir``). Every backend also records, per document, the folded words it saw as
+names and those it saw as ordinary lower-case words; a query word that the index knows
+only as a name is looked up unstemmed (see ``name_forms`` and ``query.plan_query``).
+
 Each searchable field is indexed as several *subfields*: ``<field>_plain`` (folded, every
 document) and, for titles and bodies, ``<field>_fr`` / ``<field>_en`` (folded and stemmed,
 only for documents in that language). A query word is looked up in all of them at once.
@@ -13,6 +20,7 @@ only for documents in that language). A query word is looked up in all of them a
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -152,3 +160,79 @@ def subfield_texts(
         texts[f"title_{lang}"] = title
         texts[f"body_{lang}"] = body
     return texts
+
+
+# ---------------------------------------------------------------- names
+
+# What ends a sentence (or opens a quotation) between two words: the next capitalised word
+# may be an ordinary word written at the start of a sentence, so it is not taken as a name.
+_SENTENCE_BREAK = re.compile(r"[.!?…:;«»\"“”„\n\r\u2028\u2029]")
+# Text in which most words are capitalised (an English headline in Title Case) says
+# nothing about names.
+_TITLE_CASE_SHARE = 0.5
+_TITLE_CASE_MIN_WORDS = 3
+
+
+def _capitalised(raw: str) -> bool:
+    """``Moura``, ``FAMa``: an upper-case first letter followed by some lower case (a word
+    in capitals, ``TUÉS``, is shouting or an acronym: an ordinary word)."""
+    return raw[:1].isupper() and any(c.islower() for c in raw[1:])
+
+
+def name_flags(text: str, tokens: list[Token]) -> list[bool | None]:
+    """For each token of ``text``: True for a name, False for an ordinary lower-case word,
+    None when the text cannot tell (a capitalised word opening a sentence, capitals)."""
+    flags: list[bool | None] = []
+    previous_end: int | None = None
+    for token in tokens:
+        raw = text[token.start : token.end]
+        if _capitalised(raw):
+            after_break = previous_end is None or bool(
+                _SENTENCE_BREAK.search(text, previous_end, token.start)
+            )
+            flags.append(None if after_break else True)
+        elif raw[:1].isupper():
+            flags.append(None)
+        else:
+            flags.append(False)
+        previous_end = token.end
+    capitalised = sum(1 for t in tokens if _capitalised(text[t.start : t.end]))
+    if len(tokens) >= _TITLE_CASE_MIN_WORDS and capitalised > _TITLE_CASE_SHARE * len(tokens):
+        flags = [None if flag else flag for flag in flags]
+    return flags
+
+
+def stemmed_words(text: str, language: str | None) -> list[str]:
+    """What a stemmed subfield holds: folded words, stemmed unless they are names."""
+    tokens = tokenize(text)
+    words = [t.text for t in tokens]
+    if language is None:
+        return words
+    stemmer = _STEMMERS[language]
+    flags = name_flags(text, tokens)
+    return [w if flag else stemmer(w) for w, flag in zip(words, flags, strict=True)]
+
+
+def analysed_words(text: str, language: str | None) -> list[str]:
+    """The words a subfield holds for ``text``: folded, and for a stemming language
+    stemmed except names."""
+    return stemmed_words(text, language) if language is not None else fold(text)
+
+
+def name_forms(*texts: str) -> tuple[set[str], set[str]]:
+    """The folded words seen as names, and those seen as ordinary words, in ``texts``."""
+    names: set[str] = set()
+    words: set[str] = set()
+    for text in texts:
+        tokens = tokenize(text)
+        for token, flag in zip(tokens, name_flags(text, tokens), strict=True):
+            if flag is True:
+                names.add(token.text)
+            elif flag is False:
+                words.add(token.text)
+    return names, words
+
+
+def fold_key(value: str) -> str:
+    """An exact-match key for a place or a tag: its folded words, one space apart."""
+    return " ".join(fold(value))

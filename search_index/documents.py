@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 KINDS = ("testimony", "source_excerpt", "file_exhibit")
+
+# The facets ``SearchResults.facets`` counts, in this order.
+FACETS = ("case", "kind", "language", "year", "tags")
+SORTS = ("relevance", "date", "date_asc")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,10 +52,18 @@ class SearchHit:
 
 @dataclass(frozen=True, kw_only=True)
 class SearchResults:
-    """One page of results; ``total`` counts every match, not just this page."""
+    """One page of results; ``total`` counts every match, not just this page.
+
+    ``facets`` maps each name of ``FACETS`` to ``{value: number of matching documents}``,
+    counted over every match (filters applied), not just this page; ``year`` is the year of
+    ``event_date``, and documents without the value are not counted. Values are ordered by
+    count, highest first, then by value. Empty when the search was run with
+    ``facets=False``.
+    """
 
     query: str
     total: int
     page: int
     page_size: int
     hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)

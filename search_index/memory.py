@@ -7,14 +7,29 @@ close to Whoosh's, so the contract tests hold for both.
 
 from __future__ import annotations
 
+import datetime
 import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from search_index._common import build_hit, check_page, coalesce
-from search_index.analysis import SUBFIELDS_BY_NAME, fold, stem, subfield_texts
-from search_index.documents import SearchDocument, SearchResults
+from search_index._common import (
+    Filters,
+    build_hit,
+    check_limit,
+    check_page,
+    check_sort,
+    coalesce,
+    date_sort_key,
+    facet_values,
+    key_term_candidates,
+    key_terms,
+    make_filters,
+    more_like_plan,
+    ordered_facets,
+)
+from search_index.analysis import SUBFIELDS_BY_NAME, analysed_words, name_forms, subfield_texts
+from search_index.documents import SearchDocument, SearchHit, SearchResults
 from search_index.errors import SearchError
 from search_index.matching import leaf_spans
 from search_index.query import (
@@ -39,6 +54,8 @@ class _Entry:
     doc: SearchDocument
     words: dict[str, list[str]]  # subfield -> analysed words
     order: int
+    names: frozenset[str]  # folded words seen as names
+    plain: frozenset[str]  # folded words seen as ordinary words
 
 
 def _analyse(doc: SearchDocument) -> dict[str, list[str]]:
@@ -46,8 +63,13 @@ def _analyse(doc: SearchDocument) -> dict[str, list[str]]:
         title=doc.title, body=doc.body, place=doc.place, tags=doc.tags, language=doc.language
     )
     return {
-        name: stem(fold(text), SUBFIELDS_BY_NAME[name].language) for name, text in texts.items()
+        name: analysed_words(text, SUBFIELDS_BY_NAME[name].language) for name, text in texts.items()
     }
+
+
+def _entry(doc: SearchDocument, order: int) -> _Entry:
+    names, plain = name_forms(doc.title, doc.body, doc.place or "")
+    return _Entry(doc, _analyse(doc), order, frozenset(names), frozenset(plain))
 
 
 class MemoryIndex:
@@ -66,15 +88,14 @@ class MemoryIndex:
     def apply(self, *, upserts: Sequence[SearchDocument] = (), deletes: Sequence[str] = ()) -> None:
         self._check_open()
         docs, gone = coalesce(upserts, deletes)
-        prepared = [(doc, _analyse(doc)) for doc in docs]
         with self._lock:
             entries = dict(self._entries)
             for doc_id in gone:
                 entries.pop(doc_id, None)
-            for doc, words in prepared:
+            for doc in docs:
                 entries.pop(doc.doc_id, None)
                 self._counter += 1
-                entries[doc.doc_id] = _Entry(doc, words, self._counter)
+                entries[doc.doc_id] = _entry(doc, self._counter)
             self._entries = entries
 
     def search(
@@ -86,46 +107,101 @@ class MemoryIndex:
         case_id: str | None = None,
         kind: str | None = None,
         language: str | None = None,
+        event_from: datetime.date | None = None,
+        event_to: datetime.date | None = None,
+        collected_from: datetime.date | None = None,
+        collected_to: datetime.date | None = None,
+        place: str | None = None,
+        tags: Sequence[str] | None = None,
+        sort: str = "relevance",
+        facets: bool = True,
     ) -> SearchResults:
         self._check_open()
         check_page(page, page_size)
-        plan = plan_query(query)
+        check_sort(sort)
+        filters = make_filters(
+            case_id=case_id,
+            kind=kind,
+            language=language,
+            event_from=event_from,
+            event_to=event_to,
+            collected_from=collected_from,
+            collected_to=collected_to,
+            place=place,
+            tags=tags,
+        )
         entries = list(self._entries.values())
-        scorer = _Scorer(entries)
-        scored: list[tuple[float, int, _Entry]] = []
-        for entry in entries:
-            doc = entry.doc
-            if (
-                (case_id is not None and doc.case_id != case_id)
-                or (kind is not None and doc.kind != kind)
-                or (language is not None and doc.language != language)
-            ):
-                continue
-            score = scorer.score(plan, entry)
-            if score is not None:
-                scored.append((score, entry.order, entry))
-        scored.sort(key=lambda item: (-item[0], item[1]))
+        plan = plan_query(query, lambda words: _names_only(entries, words))
+        scored = self._matches(entries, plan, filters)
+        if sort == "relevance":
+            scored.sort(key=lambda item: (-item[0], item[1].order))
+        else:
+            scored.sort(
+                key=lambda item: date_sort_key(sort, item[1].doc.event_date, item[0], item[1].order)
+            )
         leaves = positive_leaves(plan)
         start = (page - 1) * page_size
-        hits = [
-            build_hit(
-                doc_id=e.doc.doc_id,
-                score=score,
-                title=e.doc.title,
-                body=e.doc.body,
-                kind=e.doc.kind,
-                case_id=e.doc.case_id,
-                language=e.doc.language,
-                place=e.doc.place,
-                tags=e.doc.tags,
-                event_date=e.doc.event_date,
-                leaves=leaves,
-            )
-            for score, _, e in scored[start : start + page_size]
-        ]
+        hits = [_hit(entry, score, leaves) for score, entry in scored[start : start + page_size]]
+        counts: dict[str, dict[str, int]] = {}
+        if facets:
+            for _, entry in scored:
+                values = facet_values(
+                    case_id=entry.doc.case_id,
+                    kind=entry.doc.kind,
+                    language=entry.doc.language,
+                    event_date=entry.doc.event_date,
+                    tags=entry.doc.tags,
+                )
+                for name, facet in values.items():
+                    bucket = counts.setdefault(name, {})
+                    for value in facet:
+                        bucket[value] = bucket.get(value, 0) + 1
         return SearchResults(
-            query=query, total=len(scored), page=page, page_size=page_size, hits=hits
+            query=query,
+            total=len(scored),
+            page=page,
+            page_size=page_size,
+            hits=hits,
+            facets=ordered_facets(counts) if facets else {},
         )
+
+    def more_like(
+        self, doc_id: str, *, limit: int = 10, case_id: str | None = None
+    ) -> list[SearchHit]:
+        self._check_open()
+        check_limit(limit)
+        entries = list(self._entries.values())
+        source = next((e for e in entries if e.doc.doc_id == doc_id), None)
+        if source is None:
+            return []
+        candidates = key_term_candidates(source.doc.title, source.doc.body)
+        doc_freq = {
+            word: sum(
+                1
+                for e in entries
+                if word in e.words.get("body_plain", ()) or word in e.words.get("title_plain", ())
+            )
+            for word in candidates
+        }
+        terms = key_terms(candidates, doc_freq, len(entries))
+        if not terms:
+            return []
+        others = [e for e in entries if e.doc.doc_id != doc_id]
+        scored = self._matches(others, more_like_plan(terms), make_filters(case_id=case_id))
+        scored.sort(key=lambda item: (-item[0], item[1].order))
+        return [_hit(entry, score, []) for score, entry in scored[:limit]]
+
+    def _matches(
+        self, entries: list[_Entry], plan: Plan, filters: Filters
+    ) -> list[tuple[float, _Entry]]:
+        scorer = _Scorer(entries)
+        scored: list[tuple[float, _Entry]] = []
+        for entry in entries:
+            if filters.matches(entry.doc):
+                score = scorer.score(plan, entry)
+                if score is not None:
+                    scored.append((score, entry))
+        return scored
 
     def doc_count(self) -> int:
         self._check_open()
@@ -138,6 +214,29 @@ class MemoryIndex:
 
     def close(self) -> None:
         self._closed = True
+
+
+def _names_only(entries: list[_Entry], words: set[str]) -> set[str]:
+    """The words some document has as a name and none as an ordinary word."""
+    names = {w for w in words if any(w in e.names for e in entries)}
+    return {w for w in names if not any(w in e.plain for e in entries)}
+
+
+def _hit(entry: _Entry, score: float, leaves: list[Leaf]) -> SearchHit:
+    doc = entry.doc
+    return build_hit(
+        doc_id=doc.doc_id,
+        score=score,
+        title=doc.title,
+        body=doc.body,
+        kind=doc.kind,
+        case_id=doc.case_id,
+        language=doc.language,
+        place=doc.place,
+        tags=doc.tags,
+        event_date=doc.event_date,
+        leaves=leaves,
+    )
 
 
 class _Scorer:

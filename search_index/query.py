@@ -23,6 +23,7 @@ only exclusions (``NOT x``) matches every document without ``x``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Union
 
@@ -340,14 +341,14 @@ def _any(children: list[Plan]) -> Plan | None:
     return children[0] if len(children) == 1 else AnyQ(tuple(children))
 
 
-def _words(text: str, field: str | None) -> Plan | None:
+def _words(text: str, field: str | None, names: Collection[str]) -> Plan | None:
     folded = fold(text)
     if not folded:
         return None
     leaves: list[Plan] = []
     for sub in SUBFIELDS:
         if sub.field in _fields(field):
-            words = stem(folded, sub.language)
+            words = [w if w in names else stem([w], sub.language)[0] for w in folded]
             if len(words) == 1:
                 leaves.append(TermQ(sub.name, words[0], sub.boost))
             else:
@@ -362,9 +363,9 @@ def _single_word(text: str, what: str, example: str) -> str:
     return folded[0]
 
 
-def _plan(node: Node) -> Plan | None:
+def _plan(node: Node, names: Collection[str] = frozenset()) -> Plan | None:
     if isinstance(node, Word | Phrase):
-        return _words(node.text, node.field)
+        return _words(node.text, node.field, names)
     if isinstance(node, Prefix):
         text = _single_word(node.text, "prefix", "ter*")
         if len(text) < MIN_PREFIX:
@@ -388,17 +389,17 @@ def _plan(node: Node) -> Plan | None:
             ]
         )
     if isinstance(node, Not):
-        child = _plan(node.child)
+        child = _plan(node.child, names)
         return None if child is None else NotQ(child)
     if isinstance(node, And):
-        kids = [p for p in map(_plan, node.children) if p is not None]
+        kids = [p for c in node.children if (p := _plan(c, names)) is not None]
         if not kids:
             return None
         if all(isinstance(k, NotQ) for k in kids):
             kids.insert(0, EveryQ())
         return kids[0] if len(kids) == 1 else AllQ(tuple(kids))
     # Or
-    return _any([_anchored(p) for p in map(_plan, node.children) if p is not None])
+    return _any([_anchored(p) for c in node.children if (p := _plan(c, names)) is not None])
 
 
 def _anchored(plan: Plan) -> Plan:
@@ -406,9 +407,33 @@ def _anchored(plan: Plan) -> Plan:
     return AllQ((EveryQ(), plan)) if isinstance(plan, NotQ) else plan
 
 
-def plan_query(text: str) -> Plan:
-    """Parse and analyse query text into a plan; raise QuerySyntaxError."""
-    plan = _plan(parse(text))
+def query_words(node: Node) -> set[str]:
+    """The folded words of the words and phrases of a tree (those a stemmer would see)."""
+    if isinstance(node, Word | Phrase):
+        return set(fold(node.text))
+    if isinstance(node, Not):
+        return query_words(node.child)
+    if isinstance(node, And | Or):
+        return {w for child in node.children for w in query_words(child)}
+    return set()
+
+
+NameLookup = Callable[[set[str]], Collection[str]]
+
+
+def plan_query(text: str, names: NameLookup | None = None) -> Plan:
+    """Parse and analyse query text into a plan; raise QuerySyntaxError.
+
+    ``names`` receives the folded query words and returns those the index knows only as
+    names (see ``analysis.name_forms``): they are looked up unstemmed in the stemmed
+    subfields too, so ``moura`` does not find ``mourir``.
+    """
+    tree = parse(text)
+    known_names: Collection[str] = frozenset()
+    if names is not None:
+        words = query_words(tree)
+        known_names = set(names(words)) if words else frozenset()
+    plan = _plan(tree, known_names)
     if plan is None:
         raise QuerySyntaxError("empty query")
     return _anchored(plan)

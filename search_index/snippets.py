@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from search_index.analysis import stem, stem_language, tokenize
+from search_index.analysis import stem_language, stemmed_words, tokenize
 from search_index.matching import leaf_spans
 from search_index.query import Leaf
 
@@ -37,7 +37,7 @@ def make_snippet(body: str, language: str, leaves: Sequence[Leaf]) -> str:
     lang = stem_language(language)
     words = {"body_plain": [t.text for t in tokens]}
     if lang is not None:
-        words[f"body_{lang}"] = stem(words["body_plain"], lang)
+        words[f"body_{lang}"] = stemmed_words(body, lang)
     marked: set[int] = set()
     for leaf in leaves:
         if leaf.field in words:

@@ -18,14 +18,36 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh import sorting
+from whoosh.analysis import RegexTokenizer
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
+from whoosh.searching import Searcher
 from whoosh.writing import CLEAR, MERGE_SMALL, SegmentWriter
 
-from search_index._common import build_hit, check_page, coalesce
-from search_index.analysis import SUBFIELDS, analyzer_for, subfield_texts
-from search_index.documents import SearchDocument, SearchResults
+from search_index._common import (
+    Filters,
+    build_hit,
+    check_limit,
+    check_page,
+    check_sort,
+    coalesce,
+    key_term_candidates,
+    key_terms,
+    make_filters,
+    more_like_plan,
+    ordered_facets,
+)
+from search_index.analysis import (
+    SUBFIELDS,
+    analysed_words,
+    analyzer_for,
+    fold_key,
+    name_forms,
+    subfield_texts,
+)
+from search_index.documents import FACETS, SearchDocument, SearchHit, SearchResults
 from search_index.errors import IndexBusy, SearchError
 from search_index.query import (
     AllQ,
@@ -47,25 +69,59 @@ DEFAULT_LOCK_TIMEOUT = 60.0
 LOCK_POLL = 0.05
 
 
+# Facet name -> the indexed field counted.
+FACET_FIELDS = {
+    "case": "case_id",
+    "kind": "kind",
+    "language": "language",
+    "year": "event_year",
+    "tags": "tag_values",
+}
+NO_DATE_LAST = "~"  # sorts after every ISO date
+# Stemmed subfields receive text already analysed by ``analysis.analysed_words`` (so names
+# keep their form exactly as in the other backends): Whoosh only splits it on spaces.
+_PRE_ANALYSED = RegexTokenizer(r"\S+")
+_ONE_PER_LINE = RegexTokenizer(r"[^\n]+")
+
+
 def build_schema() -> Schema:
     fields: dict[str, Any] = {
         "doc_id": ID(stored=True, unique=True),
-        "case_id": ID(stored=True),
-        "kind": ID(stored=True),
-        "language": ID(stored=True),
+        "case_id": ID(stored=True, sortable=True),
+        "kind": ID(stored=True, sortable=True),
+        "language": ID(stored=True, sortable=True),
         # Stored only: what hits show and what snippets are cut from.
         "title": STORED(),
         "body": STORED(),
         "place": STORED(),
         "tags": STORED(),
         "event_date": STORED(),
+        # Filters, facets and sorting.
+        "place_key": ID(),
+        "tag_keys": KEYWORD(analyzer=_ONE_PER_LINE),
+        "tag_values": KEYWORD(analyzer=_ONE_PER_LINE),
+        "event_day": ID(),
+        "event_year": ID(sortable=True),
+        "event_asc": ID(sortable=True),  # ISO date, or NO_DATE_LAST
+        "event_desc": ID(sortable=True),  # ISO date, or absent: "" (reversed: last)
+        "collected_day": ID(),
+        # Which words a document has as names and which as ordinary words.
+        "name_forms": KEYWORD(),
+        "word_forms": KEYWORD(),
     }
     for sub in SUBFIELDS:
-        fields[sub.name] = TEXT(analyzer=analyzer_for(sub.language), phrase=True)
+        analyzer = analyzer_for(None) if sub.language is None else _PRE_ANALYSED
+        fields[sub.name] = TEXT(analyzer=analyzer, phrase=True)
     return Schema(**fields)
 
 
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
 def _document_fields(doc: SearchDocument) -> dict[str, Any]:
+    names, words = name_forms(doc.title, doc.body, doc.place or "")
+    event = doc.event_date.isoformat() if doc.event_date else None
     fields: dict[str, Any] = {
         "doc_id": doc.doc_id,
         "case_id": doc.case_id,
@@ -75,13 +131,62 @@ def _document_fields(doc: SearchDocument) -> dict[str, Any]:
         "body": doc.body,
         "place": doc.place,
         "tags": list(doc.tags),
-        "event_date": doc.event_date.isoformat() if doc.event_date else None,
+        "event_date": event,
+        "tag_keys": "\n".join(fold_key(tag) for tag in doc.tags),
+        "tag_values": "\n".join(_one_line(tag) for tag in doc.tags),
+        "event_asc": event or NO_DATE_LAST,
+        "name_forms": " ".join(sorted(names)),
+        "word_forms": " ".join(sorted(words)),
     }
+    if doc.place is not None:
+        fields["place_key"] = fold_key(doc.place)
+    if doc.event_date is not None:
+        fields["event_day"] = fields["event_desc"] = event
+        fields["event_year"] = str(doc.event_date.year)
+    if doc.collected_date is not None:
+        fields["collected_day"] = doc.collected_date.isoformat()
     texts = subfield_texts(
         title=doc.title, body=doc.body, place=doc.place, tags=doc.tags, language=doc.language
     )
-    fields.update({name: text for name, text in texts.items() if text})
+    for sub in SUBFIELDS:
+        text = texts.get(sub.name)
+        if not text:
+            continue
+        if sub.language is None:
+            fields[sub.name] = text
+        else:
+            fields[sub.name] = " ".join(analysed_words(text, sub.language))
     return fields
+
+
+def _date_range(field: str, start: datetime.date | None, end: datetime.date | None) -> wq.Query:
+    return wq.TermRange(
+        field,
+        start.isoformat() if start else None,
+        end.isoformat() if end else None,
+    )
+
+
+def to_filter(filters: Filters) -> wq.Query | None:
+    """The filters as one Whoosh query (None when there are none)."""
+    parts: list[wq.Query] = [
+        wq.Term(name, value)
+        for name, value in (
+            ("case_id", filters.case_id),
+            ("kind", filters.kind),
+            ("language", filters.language),
+            ("place_key", filters.place),
+        )
+        if value is not None
+    ]
+    parts.extend(wq.Term("tag_keys", tag) for tag in filters.tags)
+    if filters.event_from is not None or filters.event_to is not None:
+        parts.append(_date_range("event_day", filters.event_from, filters.event_to))
+    if filters.collected_from is not None or filters.collected_to is not None:
+        parts.append(_date_range("collected_day", filters.collected_from, filters.collected_to))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
 def _merge_away_deletions(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
@@ -211,47 +316,107 @@ class WhooshIndex:
         case_id: str | None = None,
         kind: str | None = None,
         language: str | None = None,
+        event_from: datetime.date | None = None,
+        event_to: datetime.date | None = None,
+        collected_from: datetime.date | None = None,
+        collected_to: datetime.date | None = None,
+        place: str | None = None,
+        tags: Sequence[str] | None = None,
+        sort: str = "relevance",
+        facets: bool = True,
     ) -> SearchResults:
         self._check_open()
         check_page(page, page_size)
-        plan = plan_query(query)
-        filters = [
-            wq.Term(name, value)
-            for name, value in (("case_id", case_id), ("kind", kind), ("language", language))
-            if value is not None
-        ]
-        leaves = positive_leaves(plan)
+        check_sort(sort)
+        filters = make_filters(
+            case_id=case_id,
+            kind=kind,
+            language=language,
+            event_from=event_from,
+            event_to=event_to,
+            collected_from=collected_from,
+            collected_to=collected_to,
+            place=place,
+            tags=tags,
+        )
         start = (page - 1) * page_size
         with self.index.searcher(weighting=BM25F()) as searcher:
+            plan = plan_query(query, lambda words: _names_only(searcher, words))
+            leaves = positive_leaves(plan)
+            options: dict[str, Any] = {}
+            if sort != "relevance":
+                field = "event_desc" if sort == "date" else "event_asc"
+                options["sortedby"] = [
+                    sorting.FieldFacet(field, reverse=sort == "date"),
+                    sorting.ScoreFacet(),
+                ]
+            if facets:
+                options["groupedby"] = {
+                    name: sorting.FieldFacet(field, allow_overlap=name == "tags")
+                    for name, field in FACET_FIELDS.items()
+                }
+                options["maptype"] = sorting.Count
             results = searcher.search(
                 to_whoosh(plan),
                 limit=start + page_size,
-                filter=wq.And(filters) if filters else None,
+                filter=to_filter(filters),
                 terms=False,
+                **options,
             )
             total = len(results)
-            hits = []
-            for hit in results[start : start + page_size]:
-                stored = hit.fields()
-                event_date = stored.get("event_date")
-                hits.append(
-                    build_hit(
-                        doc_id=stored["doc_id"],
-                        score=hit.score if hit.score is not None else 0.0,
-                        title=stored["title"],
-                        body=stored["body"],
-                        kind=stored["kind"],
-                        case_id=stored["case_id"],
-                        language=stored["language"],
-                        place=stored.get("place"),
-                        tags=stored.get("tags") or (),
-                        event_date=(
-                            datetime.date.fromisoformat(event_date) if event_date else None
-                        ),
-                        leaves=leaves,
-                    )
+            page_hits = list(results[start : start + page_size])
+            scores = _relevance(searcher, plan, page_hits) if sort != "relevance" else {}
+            hits = [
+                _hit(
+                    hit.fields(),
+                    scores.get(hit.docnum, hit.score if hit.score is not None else 0.0),
+                    leaves,
                 )
-        return SearchResults(query=query, total=total, page=page, page_size=page_size, hits=hits)
+                for hit in page_hits
+            ]
+            counts = (
+                {name: _group_counts(results.groups(name)) for name in FACETS} if facets else {}
+            )
+        return SearchResults(
+            query=query,
+            total=total,
+            page=page,
+            page_size=page_size,
+            hits=hits,
+            facets=ordered_facets(counts) if facets else {},
+        )
+
+    def more_like(
+        self, doc_id: str, *, limit: int = 10, case_id: str | None = None
+    ) -> list[SearchHit]:
+        self._check_open()
+        check_limit(limit)
+        with self.index.searcher(weighting=BM25F()) as searcher:
+            stored = searcher.document(doc_id=doc_id)
+            if stored is None:
+                return []
+            candidates = key_term_candidates(stored["title"], stored["body"])
+            doc_freq = {
+                word: max(
+                    searcher.doc_frequency("body_plain", word),
+                    searcher.doc_frequency("title_plain", word),
+                )
+                for word in candidates
+            }
+            terms = key_terms(candidates, doc_freq, searcher.doc_count())
+            if not terms:
+                return []
+            results = searcher.search(
+                to_whoosh(more_like_plan(terms)),
+                limit=limit,
+                filter=to_filter(make_filters(case_id=case_id)),
+                mask=wq.Term("doc_id", doc_id),
+                terms=False,
+            )
+            return [
+                _hit(hit.fields(), hit.score if hit.score is not None else 0.0, [])
+                for hit in results
+            ]
 
     def doc_count(self) -> int:
         self._check_open()
@@ -267,6 +432,49 @@ class WhooshIndex:
         if not self._closed:
             self._closed = True
             self.index.close()
+
+
+def _names_only(searcher: Searcher, words: set[str]) -> set[str]:
+    """The words some document has as a name and none as an ordinary word."""
+    return {
+        w
+        for w in words
+        if searcher.doc_frequency("name_forms", w) and not searcher.doc_frequency("word_forms", w)
+    }
+
+
+def _relevance(searcher: Searcher, plan: Plan, hits: list[Any]) -> dict[int, float]:
+    """BM25F scores of some documents (sorted results carry the sort key, not a score)."""
+    if not hits:
+        return {}
+    docnums = {hit.docnum for hit in hits}
+    scored = searcher.search(to_whoosh(plan), limit=None, filter=docnums, terms=False)
+    return {hit.docnum: float(hit.score or 0.0) for hit in scored}
+
+
+def _group_counts(groups: dict[Any, Any]) -> dict[str, int]:
+    return {
+        (key.decode("utf-8") if isinstance(key, bytes) else str(key)): int(count)
+        for key, count in groups.items()
+        if key not in (None, "", b"")
+    }
+
+
+def _hit(stored: dict[str, Any], score: float, leaves: Sequence[Any]) -> SearchHit:
+    event_date = stored.get("event_date")
+    return build_hit(
+        doc_id=stored["doc_id"],
+        score=score,
+        title=stored["title"],
+        body=stored["body"],
+        kind=stored["kind"],
+        case_id=stored["case_id"],
+        language=stored["language"],
+        place=stored.get("place"),
+        tags=stored.get("tags") or (),
+        event_date=datetime.date.fromisoformat(event_date) if event_date else None,
+        leaves=leaves,
+    )
 
 
 def open_index(path: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> WhooshIndex:
