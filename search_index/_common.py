@@ -185,10 +185,24 @@ def ordered_facets(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int
 MLT_TERMS = 12  # key terms a "more like this" query is made of
 MLT_CANDIDATES = 60  # most frequent words of the document considered as key terms
 MLT_MIN_LENGTH = 3  # shorter words (le, de, of) are not key terms
+# Common French and English words (folded) that say nothing of what a document is about.
+# Used only to pick "more like this" key terms; searches never drop a word.
+_MLT_STOP_TEXT = """
+    les des une aux par pour dans sur avec sans sous entre vers chez mais que qui quoi
+    dont est sont ete etait etaient avait avaient ont fait font cette ces ses leur leurs
+    nous vous ils elles lui eux son sur tout tous toute toutes plus moins tres aussi comme
+    puis donc car pas rien ceux celle celui elle etre avoir
+    the and for with from that this these those was were are been has have had not but
+    they them their his her its our your who which what when where there then than into
+    onto over under also very all any some one two
+"""
+MLT_STOP_WORDS = frozenset(_MLT_STOP_TEXT.split())
 
 
 def key_term_candidates(title: str, body: str) -> Counter[str]:
-    words = [w for w in fold(f"{title}\n{body}") if len(w) >= MLT_MIN_LENGTH]
+    words = [
+        w for w in fold(f"{title}\n{body}") if len(w) >= MLT_MIN_LENGTH and w not in MLT_STOP_WORDS
+    ]
     counts = Counter(words)
     return Counter(dict(sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:MLT_CANDIDATES]))
 

@@ -12,7 +12,7 @@ from search_index import SearchDocument, WhooshIndex
 
 
 def write_batches(path: str, prefix: str, batches: int, per_batch: int, start: Any) -> int:
-    whoosh.util.random = random.SystemRandom()  # type: ignore[attr-defined]
+    whoosh.util.random = random.SystemRandom()
     start.wait()
     index = WhooshIndex(Path(path))
     for b in range(batches):

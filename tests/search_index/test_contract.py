@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from search_index import (
     MemoryIndex,
+    PostgresIndex,
     QuerySyntaxError,
     SearchDocument,
     SearchError,
@@ -44,12 +45,20 @@ def found(index: SearchIndex, query: str, **filters: Any) -> set[str]:
 # ------------------------------------------------------------------ the interface
 
 
-@pytest.mark.parametrize("backend", [WhooshIndex, MemoryIndex])
-def test_backend_signatures_match_the_protocol(backend: type) -> None:
-    for name in ("apply", "search", "doc_count", "clear", "close"):
-        assert inspect.signature(getattr(backend, name)) == inspect.signature(
+@pytest.mark.parametrize("backend_class", [WhooshIndex, MemoryIndex, PostgresIndex])
+def test_backend_signatures_match_the_protocol(backend_class: type) -> None:
+    for name in ("apply", "search", "more_like", "doc_count", "clear", "close"):
+        assert inspect.signature(getattr(backend_class, name)) == inspect.signature(
             getattr(SearchIndex, name)
         ), name
+
+
+def test_the_archive_calls_still_work(index: SearchIndex) -> None:
+    """The calls the archive made before filters, facets and sorting existed."""
+    index.apply(upserts=[doc("a", "moura")], deletes=[])
+    results = index.search("moura", page=1, page_size=20, case_id=None, kind=None, language=None)
+    assert (results.total, ids(results)) == (1, ["a"])
+    assert SearchResults(query="q", total=0, page=1, page_size=20, hits=[]).facets == {}
 
 
 def test_backend_is_a_search_index(index: SearchIndex) -> None:
@@ -505,3 +514,288 @@ def test_snippet_without_a_body_match_shows_the_opening(index: SearchIndex) -> N
     assert hit.snippet.startswith("Récit recueilli par l&#x27;équipe.")
     assert hit.snippet.endswith(" …")
     assert len(hit.snippet) < 260
+
+
+# ------------------------------------------------------------------ names keep their form
+
+
+def test_a_name_does_not_find_words_that_share_its_stem(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            doc("name", "Les soldats sont arrivés à Moura le dimanche matin."),
+            doc("verb", "Le vieil homme mourait de faim."),
+        ]
+    )
+    assert found(index, "moura") == {"name"}
+    assert found(index, "Moura") == {"name"}
+    assert found(index, "mourir") == {"verb"}  # ordinary words are still stemmed
+    assert found(index, "meurt OR mourir") == {"verb"}
+    (hit,) = index.search("mourir").hits
+    assert "<mark>mourait</mark>" in hit.snippet
+    (hit,) = index.search("moura").hits
+    assert "<mark>Moura</mark>" in hit.snippet
+
+
+def test_names_keep_their_form_in_titles_and_phrases(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            doc("name", "rien", title="Le récit de Hamadoun à Moura"),
+            doc("verb", "Ils mouraient tous.", title="Le récit des mourants"),
+        ]
+    )
+    assert found(index, "title:moura") == {"name"}
+    assert found(index, '"hamadoun a moura"') == {"name"}
+    assert found(index, "mourir") == {"verb"}
+
+
+def test_a_word_seen_in_lower_case_somewhere_is_stemmed_again(index: SearchIndex) -> None:
+    """A surname that is also a common word (Blanc, blanc) must not lose its plurals."""
+    index.apply(
+        upserts=[
+            doc("name", "Le témoin a parlé avec Blanc hier."),
+            doc("plural", "Des drapeaux blancs flottaient."),
+            doc("word", "Un mur blanc."),
+        ]
+    )
+    assert found(index, "blanc") == {"name", "plural", "word"}
+
+
+def test_capitalised_words_opening_a_sentence_are_still_stemmed(index: SearchIndex) -> None:
+    index.apply(upserts=[doc("a", "Le matin. Tués au marché, les civils."), doc("b", "rien")])
+    assert found(index, "tuer") == {"a"}
+
+
+# ------------------------------------------------------------------ more filters
+
+
+def dated_docs() -> list[SearchDocument]:
+    return [
+        doc(
+            "early",
+            "moura",
+            event_date=datetime.date(2021, 12, 31),
+            collected_date=datetime.date(2022, 2, 1),
+            place="Moura, Mopti",
+            tags=("Exécutions", "marché"),
+        ),
+        doc(
+            "mid",
+            "moura",
+            event_date=datetime.date(2022, 3, 27),
+            collected_date=datetime.date(2022, 4, 5),
+            place="MOURA, mopti",
+            tags=("exécutions",),
+        ),
+        doc(
+            "late",
+            "moura",
+            event_date=datetime.date(2022, 3, 31),
+            collected_date=datetime.date(2023, 1, 10),
+            place="Moura",
+            tags=("marché", "forces armées"),
+        ),
+        doc("undated", "moura", tags=("exécutions", "marché")),
+    ]
+
+
+def test_event_date_range_is_inclusive_and_skips_undated(index: SearchIndex) -> None:
+    index.apply(upserts=dated_docs())
+    d = datetime.date
+    assert found(index, "moura", event_from=d(2022, 1, 1)) == {"mid", "late"}
+    assert found(index, "moura", event_to=d(2022, 3, 27)) == {"early", "mid"}
+    assert found(index, "moura", event_from=d(2022, 3, 27), event_to=d(2022, 3, 27)) == {"mid"}
+    assert found(index, "moura", event_from=d(2022, 4, 1)) == set()
+    assert found(index, "moura", event_from=d(2023, 1, 1), event_to=d(2020, 1, 1)) == set()
+
+
+def test_collected_date_range(index: SearchIndex) -> None:
+    index.apply(upserts=dated_docs())
+    d = datetime.date
+    assert found(index, "moura", collected_from=d(2022, 4, 5)) == {"mid", "late"}
+    assert found(index, "moura", collected_to=d(2022, 12, 31)) == {"early", "mid"}
+    assert found(index, "moura", collected_from=d(2022, 1, 1), event_from=d(2022, 3, 28)) == {
+        "late"
+    }
+
+
+def test_place_is_matched_whole_and_folded(index: SearchIndex) -> None:
+    index.apply(upserts=dated_docs())
+    assert found(index, "moura", place="moura, MOPTI") == {"early", "mid"}
+    assert found(index, "moura", place="Moura") == {"late"}
+    assert found(index, "moura", place="Mopti") == set()
+
+
+def test_every_given_tag_must_match(index: SearchIndex) -> None:
+    index.apply(upserts=dated_docs())
+    assert found(index, "moura", tags=["executions"]) == {"early", "mid", "undated"}
+    assert found(index, "moura", tags=["Exécutions", "MARCHÉ"]) == {"early", "undated"}
+    assert found(index, "moura", tags=["Forces armées"]) == {"late"}
+    assert found(index, "moura", tags=["forces"]) == set()
+    assert found(index, "moura", tags=[]) == {"early", "mid", "late", "undated"}
+
+
+def test_filters_combine_with_the_query_and_with_each_other(index: SearchIndex) -> None:
+    index.apply(upserts=[*dated_docs(), doc("other", "soldats", tags=("marché",))])
+    assert found(index, "moura OR soldats", tags=["marché"], kind="testimony") == {
+        "early",
+        "late",
+        "undated",
+        "other",
+    }
+    assert index.search("NOT soldats", tags=["marché"], place="moura").total == 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"tags": "marché"},
+        {"event_from": "2022-01-01"},
+        {"collected_to": datetime.datetime(2022, 1, 1, 12, 0)},
+    ],
+)
+def test_filter_arguments_of_the_wrong_type_raise(index: SearchIndex, bad: dict[str, Any]) -> None:
+    with pytest.raises(TypeError):
+        index.search("moura", **bad)
+
+
+# ------------------------------------------------------------------ facets
+
+
+def test_facets_count_every_match_not_just_the_page(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            *dated_docs(),
+            doc("en", "moura", language="en", case_id="other", kind="source_excerpt"),
+            doc("no-match", "soldats", tags=("marché",), event_date=datetime.date(2020, 1, 1)),
+        ]
+    )
+    results = index.search("moura", page_size=2)
+    assert len(results.hits) == 2
+    assert results.total == 5
+    assert results.facets == {
+        "case": {"moura": 4, "other": 1},
+        "kind": {"testimony": 4, "source_excerpt": 1},
+        "language": {"fr": 4, "en": 1},
+        "year": {"2022": 2, "2021": 1},
+        "tags": {"marché": 3, "exécutions": 2, "Exécutions": 1, "forces armées": 1},
+    }
+    assert list(results.facets) == ["case", "kind", "language", "year", "tags"]
+    assert list(results.facets["tags"]) == ["marché", "exécutions", "Exécutions", "forces armées"]
+
+
+def test_facets_follow_the_filters(index: SearchIndex) -> None:
+    index.apply(upserts=dated_docs())
+    results = index.search("moura", event_from=datetime.date(2022, 1, 1), page=9)
+    assert results.hits == []
+    assert results.facets["year"] == {"2022": 2}
+    assert results.facets["tags"] == {"exécutions": 1, "forces armées": 1, "marché": 1}
+
+
+def test_facets_of_no_match_and_facets_off(index: SearchIndex) -> None:
+    index.apply(upserts=dated_docs())
+    empty = index.search("introuvable")
+    assert empty.facets == {name: {} for name in ("case", "kind", "language", "year", "tags")}
+    assert index.search("moura", facets=False).facets == {}
+
+
+# ------------------------------------------------------------------ sort
+
+
+def test_sort_by_date_newest_first_undated_last(index: SearchIndex) -> None:
+    index.apply(upserts=dated_docs())
+    assert ids(index.search("moura", sort="date")) == ["late", "mid", "early", "undated"]
+    assert ids(index.search("moura", sort="date_asc")) == ["early", "mid", "late", "undated"]
+    assert ids(index.search("moura", sort="relevance", page_size=100)) != []
+
+
+def test_date_sort_pages_and_keeps_relevance_scores(index: SearchIndex) -> None:
+    index.apply(
+        upserts=[
+            doc(f"d{i}", "moura " * (1 + i % 3), event_date=datetime.date(2020, 1, 1 + i))
+            for i in range(7)
+        ]
+    )
+    pages = [index.search("moura", sort="date", page=p, page_size=3) for p in (1, 2, 3)]
+    assert [ids(p) for p in pages] == [["d6", "d5", "d4"], ["d3", "d2", "d1"], ["d0"]]
+    assert {p.total for p in pages} == {7}
+    by_id = {h.doc_id: h.score for p in pages for h in p.hits}
+    assert by_id["d2"] > by_id["d0"] > 0  # each hit still carries its relevance
+
+
+def test_same_date_ties_break_by_relevance(index: SearchIndex) -> None:
+    day = datetime.date(2022, 3, 27)
+    index.apply(
+        upserts=[
+            doc("once", "massacre et autres choses", event_date=day),
+            doc("twice", "massacre massacre et autres choses", event_date=day),
+        ]
+    )
+    assert ids(index.search("massacre", sort="date")) == ["twice", "once"]
+    assert ids(index.search("massacre", sort="date_asc")) == ["twice", "once"]
+
+
+def test_unknown_sort_raises(index: SearchIndex) -> None:
+    with pytest.raises(ValueError, match="sort must be one of"):
+        index.search("moura", sort="newest")
+
+
+# ------------------------------------------------------------------ more like this
+
+
+def related_docs() -> list[SearchDocument]:
+    return [
+        doc(
+            "source",
+            "Les soldats ont encerclé le marché de Moura puis exécuté des villageois "
+            "près du puits. Les hélicoptères survolaient le marché.",
+            title="Exécutions au marché de Moura",
+        ),
+        doc(
+            "close",
+            "Au marché de Moura, les soldats ont exécuté des villageois; des hélicoptères "
+            "tournaient au-dessus du marché.",
+            title="Le marché de Moura",
+        ),
+        doc(
+            "partial",
+            "Des villageois ont fui vers le puits au lever du jour.",
+            title="Fuite",
+        ),
+        doc(
+            "other-case",
+            "Le marché de Moura et les soldats, les hélicoptères au-dessus du marché.",
+            case_id="ailleurs",
+        ),
+        doc("unrelated", "La saison des pluies a commencé tôt cette année.", title="Pluies"),
+    ]
+
+
+def test_more_like_finds_similar_documents_but_never_itself(index: SearchIndex) -> None:
+    index.apply(upserts=related_docs())
+    hits = index.more_like("source")
+    found_ids = [h.doc_id for h in hits]
+    assert "source" not in found_ids
+    assert "unrelated" not in found_ids
+    assert found_ids[0] in {"close", "other-case"}
+    assert found_ids.index("close") < found_ids.index("partial")
+    assert all(h.score > 0 for h in hits)
+    assert all("<mark>" not in h.snippet for h in hits)
+
+
+def test_more_like_limit_and_case(index: SearchIndex) -> None:
+    index.apply(upserts=related_docs())
+    assert len(index.more_like("source", limit=1)) == 1
+    in_case = [h.doc_id for h in index.more_like("source", case_id="moura")]
+    assert "other-case" not in in_case
+    assert "close" in in_case
+    assert [h.doc_id for h in index.more_like("source", case_id="ailleurs")] == ["other-case"]
+    with pytest.raises(ValueError, match="limit"):
+        index.more_like("source", limit=0)
+
+
+def test_more_like_of_an_unknown_or_lonely_document(index: SearchIndex) -> None:
+    assert index.more_like("nothing") == []
+    index.apply(upserts=[doc("alone", "des mots que personne n'emploie", title="Seul")])
+    assert index.more_like("alone") == []
+    index.apply(upserts=[doc("x", "rien en commun", title="Autre")])
+    assert index.more_like("alone") == []
