@@ -170,7 +170,7 @@ _SENTENCE_BREAK = re.compile(r"[.!?…:;«»\"“”„\n\r\u2028\u2029]")
 # Text in which most words are capitalised (an English headline in Title Case) says
 # nothing about names.
 _TITLE_CASE_SHARE = 0.5
-_TITLE_CASE_MIN_WORDS = 3
+_TITLE_CASE_MIN_WORDS = 2  # after the first
 
 
 def _capitalised(raw: str) -> bool:
@@ -196,8 +196,9 @@ def name_flags(text: str, tokens: list[Token]) -> list[bool | None]:
         else:
             flags.append(False)
         previous_end = token.end
-    capitalised = sum(1 for t in tokens if _capitalised(text[t.start : t.end]))
-    if len(tokens) >= _TITLE_CASE_MIN_WORDS and capitalised > _TITLE_CASE_SHARE * len(tokens):
+    rest = tokens[1:]  # the first word is capitalised in any title
+    capitalised = sum(1 for t in rest if _capitalised(text[t.start : t.end]))
+    if len(rest) >= _TITLE_CASE_MIN_WORDS and capitalised > _TITLE_CASE_SHARE * len(rest):
         flags = [None if flag else flag for flag in flags]
     return flags
 

@@ -285,8 +285,7 @@ class PostgresIndex:
         with self.engine.begin() as conn:
             # Two processes creating the same table at once would collide in the catalog.
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})
-            for statement in statements:
-                conn.execute(text(statement))
+            conn.execute(text(statements[0]))
             found = set(
                 conn.execute(
                     text(
@@ -296,11 +295,25 @@ class PostgresIndex:
                     {"n": name},
                 ).scalars()
             )
-        if found != set(COLUMNS):
-            raise SearchError(
-                f"the table {name} was built for another version of the search index: "
-                "drop it and rebuild it (temoin reindex)"
+            if found != set(COLUMNS):
+                raise SearchError(
+                    f"the table {name} was built for another version of the search index: "
+                    "drop it and rebuild it (temoin reindex)"
+                )
+            # Only the missing indexes: CREATE INDEX waits for running writes even when the
+            # index exists, and every process opening the index comes through here.
+            existing = set(
+                conn.execute(
+                    text(
+                        "SELECT indexname FROM pg_indexes "
+                        "WHERE schemaname = current_schema() AND tablename = :n"
+                    ),
+                    {"n": name},
+                ).scalars()
             )
+            for statement in statements[1:]:
+                if statement.split('"')[1] not in existing:
+                    conn.execute(text(statement))
 
     # ------------------------------------------------------------ plumbing
 
