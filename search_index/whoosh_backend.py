@@ -231,10 +231,16 @@ def to_whoosh(plan: Plan) -> wq.Query:
 class WhooshIndex:
     """A Whoosh index in ``path``, created with the current schema if absent.
 
+    An index built with another schema (an older version of this package) raises
+    ``SearchError``, unless ``recreate`` is true: then it is replaced by an empty index
+    with the current schema, for a rebuild (``temoin reindex``) to fill.
+
     ``index`` is the underlying ``whoosh.index.Index`` (for benchmarks and diagnostics).
     """
 
-    def __init__(self, path: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    def __init__(
+        self, path: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, recreate: bool = False
+    ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self._thread_lock = threading.Lock()
@@ -251,10 +257,20 @@ class WhooshIndex:
                     whoosh_index.create_in(str(self.path), schema, indexname=INDEX_NAME)
         self.index = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
         if sorted(self.index.schema.names()) != sorted(schema.names()):
-            raise SearchError(
-                f"the index in {self.path} was built with another schema: "
-                "delete that directory and rebuild it (temoin reindex)"
-            )
+            if not recreate:
+                raise SearchError(
+                    f"the index in {self.path} was built with another schema: "
+                    "delete that directory and rebuild it (temoin reindex)"
+                )
+            # An empty index with the current schema replaces the old one (its segment
+            # files are deleted); the caller refills it from the database.
+            self.index.close()
+            with self._locked(storage):
+                for name in storage.list():
+                    if name != WRITE_LOCK and INDEX_NAME in name:
+                        storage.delete_file(name)
+                whoosh_index.create_in(str(self.path), schema, indexname=INDEX_NAME)
+            self.index = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
 
     # ------------------------------------------------------------ locking
 
@@ -477,5 +493,7 @@ def _hit(stored: dict[str, Any], score: float, leaves: Sequence[Any]) -> SearchH
     )
 
 
-def open_index(path: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> WhooshIndex:
-    return WhooshIndex(path, lock_timeout=lock_timeout)
+def open_index(
+    path: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, recreate: bool = False
+) -> WhooshIndex:
+    return WhooshIndex(path, lock_timeout=lock_timeout, recreate=recreate)

@@ -118,6 +118,22 @@ def test_an_index_with_another_schema_is_refused(tmp_path: Path) -> None:
         WhooshIndex(tmp_path / "old")
 
 
+def test_an_index_with_another_schema_can_be_recreated_for_a_rebuild(tmp_path: Path) -> None:
+    path = tmp_path / "old"
+    path.mkdir()
+    old = whoosh_index.create_in(str(path), wf.Schema(text=wf.TEXT(stored=True)), indexname="MAIN")
+    with old.writer() as writer:
+        writer.add_document(text="zqxancienzq")
+    old.close()
+    assert on_disk(path, "zqxancienzq")
+    index = WhooshIndex(path, recreate=True)
+    assert index.doc_count() == 0
+    assert on_disk(path, "zqxancienzq") == []
+    index.apply(upserts=[doc("a", "moura")])
+    index.close()
+    assert WhooshIndex(path).search("moura").total == 1
+
+
 # ------------------------------------------------------------------ one writer at a time
 
 
