@@ -77,12 +77,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     settings = _settings(ctx)
     _archive(ctx).close()
     app = create_app(settings)
+    archive: Archive = app.extensions["temoin"]
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("post_fork", lambda _server, _worker: archive.after_fork())
 
         def load(self) -> Any:
             return app
@@ -309,6 +311,58 @@ def keys_rotate(ctx: click.Context) -> None:
     click.echo(f"New signing key {rotation.new_key_id} (replaces {rotation.old_key_id}).")
     click.echo(f"  verifier key: {rotation.new_vkey}")
     click.echo(f"  old private key kept at {rotation.retired_file}")
+
+
+@keys.command("rotate-vault")
+@click.option("--batch-size", default=200, show_default=True, type=int)
+@click.pass_context
+def keys_rotate_vault(ctx: click.Context, batch_size: int) -> None:
+    """Re-encrypt every protected identity under a new vault key (resumable).
+
+    If an earlier run stopped part-way, this run finishes it. Afterwards retire the old
+    key with `temoin keys retire-vault KEY_ID`.
+    """
+    from sqlalchemy import func, select
+
+    from archive.models import Item, ProtectedPerson
+    from archive.services.keys import rotate_vault
+
+    arc = _archive(ctx)
+    try:
+        with arc.db.sessions() as session:
+            total = (session.scalar(select(func.count()).select_from(ProtectedPerson)) or 0) + (
+                session.scalar(
+                    select(func.count()).select_from(Item).where(Item.secret_key_id.is_not(None))
+                )
+                or 0
+            )
+        with tqdm(total=total, unit="record", desc="re-encrypt", disable=None) as bar:
+            result = rotate_vault(arc, batch_size=batch_size, progress=bar.update)
+    finally:
+        arc.close()
+    verb = "Finished the rotation to" if result.resumed else "Rotated to"
+    click.echo(
+        f"{verb} vault key {result.key_id}: "
+        f"{result.persons} identities, {result.items} item secrets re-encrypted."
+    )
+
+
+@keys.command("retire-vault")
+@click.argument("key_id")
+@click.pass_context
+def keys_retire_vault(ctx: click.Context, key_id: str) -> None:
+    """Remove an old vault key from the key file once nothing is sealed under it."""
+    from archive.errors import ArchiveError
+    from archive.services.keys import retire_vault_key
+
+    arc = _archive(ctx)
+    try:
+        retire_vault_key(arc, key_id)
+    except ArchiveError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        arc.close()
+    click.echo(f"Vault key {key_id} retired.")
 
 
 @keys.command("public-pem")

@@ -44,6 +44,17 @@ DOCUMENTED = (
         "origin line of checkpoints and name of the signing key",
     ),
     ("TEMOIN_LOG_LEVEL", "INFO", "logging level of the service and CLI"),
+    (
+        "TEMOIN_INDEX_MODE",
+        "async",
+        "`async`: requests never wait for the index; `sync`: index before answering",
+    ),
+    (
+        "TEMOIN_SEARCH_BACKEND",
+        "whoosh",
+        "`whoosh` (embedded) or `postgres` (tables in the PostgreSQL database, "
+        "shared by every application server)",
+    ),
 )
 
 
@@ -65,6 +76,8 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:5000"
     log_origin: str = "temoin.local/log"
     log_level: str = "INFO"
+    search_backend: str = "whoosh"
+    index_mode: str = "async"
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -91,6 +104,8 @@ class Settings:
             "public_base_url": _env(env, "TEMOIN_PUBLIC_BASE_URL") or "http://127.0.0.1:5000",
             "log_origin": _env(env, "TEMOIN_LOG_ORIGIN") or "temoin.local/log",
             "log_level": (_env(env, "TEMOIN_LOG_LEVEL") or "INFO").upper(),
+            "search_backend": (_env(env, "TEMOIN_SEARCH_BACKEND") or "whoosh").lower(),
+            "index_mode": (_env(env, "TEMOIN_INDEX_MODE") or "async").lower(),
         }
         values.update(overrides)
         return cls(**values)

@@ -16,6 +16,7 @@ from typing import Any
 from archive.errors import NotFound
 from archive.services import cases as case_service
 from archive.services import items as item_service
+from archive.services.redacting import review_redaction
 from archive.services.runtime import Archive
 from archive.services.vault import Identity
 
@@ -97,6 +98,9 @@ def load_seed(arc: Archive, path: Path | None = None, *, publish: bool = True) -
                 )
                 items_added += 1
             if publish and item.status != "published":
+                # The founding case is published as transcribed: its review accepts the
+                # engine's proposal, and that acceptance is recorded in custody.
+                review_redaction(arc, session, item, actor=ACTOR)
                 item_service.publish_item(arc, session, item, actor=ACTOR)
                 items_published += 1
     return SeedReport(

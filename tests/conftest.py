@@ -19,6 +19,7 @@ from archive.services.runtime import Archive, InitReport, init_archive
 from archive.web import create_app
 
 PG_URL = os.environ.get("TEMOIN_TEST_DATABASE_URL")
+SEARCH_BACKEND = os.environ.get("TEMOIN_TEST_SEARCH_BACKEND", "whoosh")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -63,6 +64,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         testing=True,
         log_origin="test.temoin/log",
+        search_backend=SEARCH_BACKEND,
+        index_mode="sync",
     )
 
 

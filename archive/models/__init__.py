@@ -126,6 +126,15 @@ class Item(Base):
     public_title: Mapped[str | None] = mapped_column(String(400))
     redaction_basis: Mapped[str | None] = mapped_column(String(71))
     redacted_at: Mapped[dt.datetime | None] = mapped_column()
+    review_basis: Mapped[str | None] = mapped_column(String(71))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column()
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    # Disclosure commitment (text items): the salts' secret, sealed by the vault.
+    secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_nonce: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_key_id: Mapped[str | None] = mapped_column(String(40))
+    commitment_root: Mapped[bytes | None] = mapped_column(LargeBinary)
+    segment_count: Mapped[int | None] = mapped_column(Integer)
     published_at: Mapped[dt.datetime | None] = mapped_column()
     seed_key: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -163,6 +172,24 @@ class Redaction(Base):
     reason: Mapped[str] = mapped_column(String(200))
 
     item: Mapped[Item] = relationship(back_populates="redactions")
+
+
+class RedactionDecision(Base):
+    """An investigator's review decision: a span added by hand, or a proposed span removed.
+
+    Offsets index the original, which never changes, so decisions survive recomputation."""
+
+    __tablename__ = "redaction_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    action: Mapped[str] = mapped_column(String(10))  # "add" | "remove"
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(500))
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class SigningKeyRecord(Base):
@@ -291,6 +318,7 @@ __all__ = [
     "OutboxEntry",
     "ProtectedPerson",
     "Redaction",
+    "RedactionDecision",
     "SigningKeyRecord",
     "utcnow",
 ]

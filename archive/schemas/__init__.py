@@ -73,6 +73,32 @@ class PersonSchema(StrictSchema):
     created_at = fields.AwareDateTime()
 
 
+class AliasesSchema(StrictSchema):
+    aliases = fields.List(
+        fields.String(validate=validate.Length(min=2, max=200)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+    )
+
+
+class RevealSchema(StrictSchema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=10, max=2000),
+        metadata={"description": "why this identity must be seen (recorded in the custody log)"},
+    )
+
+
+class IdentitySchema(StrictSchema):
+    """Shown once, to an authorised caller who gave a reason; never cached, never logged."""
+
+    names = fields.List(fields.String())
+    aliases = fields.List(fields.String())
+    contact = fields.String(allow_none=True)
+    location = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+
+
 # ---- items ----------------------------------------------------------------------------
 
 
@@ -208,6 +234,57 @@ class PublicItemSchema(StrictSchema):
     size = fields.Integer()
 
 
+class ManualSpanSchema(StrictSchema):
+    start = fields.Integer(required=True, validate=validate.Range(min=0))
+    end = fields.Integer(required=True, validate=validate.Range(min=1))
+    label = fields.String(load_default="withheld", validate=validate.Length(min=1, max=80))
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class SpanRefSchema(StrictSchema):
+    start = fields.Integer(required=True)
+    end = fields.Integer(required=True)
+
+
+class ReviewSchema(StrictSchema):
+    add = fields.List(
+        fields.Nested(ManualSpanSchema), load_default=list, validate=validate.Length(max=500)
+    )
+    remove = fields.List(
+        fields.Nested(SpanRefSchema), load_default=list, validate=validate.Length(max=500)
+    )
+
+
+class ProposedSpanSchema(StrictSchema):
+    start = fields.Integer()
+    end = fields.Integer()
+    label = fields.String()
+    source = fields.String()
+    reason = fields.String()
+
+
+class DecisionSchema(StrictSchema):
+    action = fields.String()
+    start = fields.Integer()
+    end = fields.Integer()
+    label = fields.String()
+    reason = fields.String()
+    by = fields.String()
+    at = fields.AwareDateTime()
+
+
+class RedactionViewSchema(StrictSchema):
+    item = fields.String()
+    state = fields.String(metadata={"description": "not reviewed | reviewed | stale"})
+    reviewed_at = fields.AwareDateTime(allow_none=True)
+    reviewed_by = fields.String(allow_none=True)
+    proposed = fields.List(fields.Nested(ProposedSpanSchema))
+    decisions = fields.List(fields.Nested(DecisionSchema))
+    applied = fields.List(fields.Nested(ProposedSpanSchema))
+    public_title = fields.String(allow_none=True)
+    public_text = fields.String(allow_none=True)
+
+
 class ItemListArgs(StrictSchema):
     status = fields.String(
         load_default=None, validate=validate.OneOf(("draft", "sealed", "published"))
@@ -244,6 +321,19 @@ class SearchArgsSchema(StrictSchema):
     case = fields.String(load_default=None)
     kind = fields.String(load_default=None, validate=validate.OneOf(ITEM_KINDS))
     language = fields.String(load_default=None, validate=LANGUAGE)
+    event_from = fields.Date(load_default=None, metadata={"description": "events on or after"})
+    event_to = fields.Date(load_default=None, metadata={"description": "events on or before"})
+    collected_from = fields.Date(load_default=None)
+    collected_to = fields.Date(load_default=None)
+    place = fields.String(load_default=None, validate=validate.Length(max=200))
+    tag = fields.List(
+        fields.String(validate=validate.Length(max=60)),
+        load_default=list,
+        metadata={"description": "repeat for several; all must match"},
+    )
+    sort = fields.String(
+        load_default="relevance", validate=validate.OneOf(("relevance", "date", "date_asc"))
+    )
     scope = fields.String(
         load_default=None,
         validate=validate.OneOf(("public", "restricted")),
@@ -278,3 +368,12 @@ class SearchResultsSchema(StrictSchema):
     page = fields.Integer()
     page_size = fields.Integer()
     hits = fields.List(fields.Nested(SearchHitSchema))
+    facets = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+        metadata={"description": "case, kind, language, year, tags: value -> matching documents"},
+    )
+
+
+class SimilarArgsSchema(StrictSchema):
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))

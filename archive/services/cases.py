@@ -97,10 +97,68 @@ def register_person(
     session.add(person)
     session.flush()
     session.refresh(case, attribute_names=["persons"])
-    from archive.services.items import redact_case_items
+    from archive.services.redacting import redact_case_items
 
     redact_case_items(arc, session, case, actor="archive")
     return person
+
+
+def add_aliases(
+    arc: Archive, session: Session, person: ProtectedPerson, aliases: list[str]
+) -> ProtectedPerson:
+    """Add names to a person's identity (sealed again), then redact the case again."""
+    identity = open_identity(arc, person)
+    fresh = [a.strip() for a in aliases if a.strip() and a.strip() not in identity.all_names]
+    if not fresh:
+        return person
+    try:
+        ProtectedName(label="check", names=tuple(fresh))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), errors={"aliases": [str(exc)]}) from None
+    updated = Identity(
+        names=identity.names,
+        aliases=identity.aliases + tuple(fresh),
+        contact=identity.contact,
+        location=identity.location,
+        notes=identity.notes,
+    )
+    sealed = arc.vault.seal(updated, person_uid=person.uid)
+    person.identity_ciphertext, person.identity_nonce = sealed.ciphertext, sealed.nonce
+    person.identity_key_id = sealed.key_id
+    session.flush()
+    from archive.services.redacting import redact_case_items
+
+    redact_case_items(arc, session, person.case, actor="archive")
+    return person
+
+
+def reveal_identity(
+    arc: Archive, session: Session, person: ProtectedPerson, *, actor: str, reason: str
+) -> Identity:
+    """An authorised look at an identity: first a signed custody event, then the identity."""
+    if len(reason.strip()) < 10:
+        raise InvalidInput(
+            "say why you need to see this identity (10 characters at least)",
+            errors={"reason": ["too short"]},
+        )
+    from archive.services.custody import append_event
+    from archive.services.keys import access_record
+
+    record = access_record(arc, session, person.case)
+    append_event(
+        arc,
+        session,
+        record,
+        "accessed",
+        actor=actor,
+        details={
+            "what": "protected identity",
+            "person": person.uid,
+            "pseudonym": person.pseudonym,
+            "reason": reason.strip(),
+        },
+    )
+    return open_identity(arc, person)
 
 
 def get_person(session: Session, case: Case, uid: str) -> ProtectedPerson:

@@ -25,6 +25,7 @@ def append_event(
     details: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
     key: SigningKey | None = None,
+    withhold_digest: bool = False,
 ) -> CustodyEvent:
     """Sign and store the item's next event, linked to the hash of its previous one."""
     last = session.scalar(
@@ -41,7 +42,8 @@ def append_event(
         type=type_,
         at=at,
         actor=actor,
-        item_digest=item.digest,
+        # A public record may carry this event: then it must not reveal the original's digest.
+        item_digest=None if withhold_digest else item.digest,
         details=details or {},
         prev=None if last is None else last.event_hash,
     )

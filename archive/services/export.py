@@ -8,6 +8,7 @@ always proves its events against a checkpoint signed by the current key.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from archive.errors import NotFound
 from archive.models import Checkpoint, Item, SigningKeyRecord
@@ -15,6 +16,7 @@ from archive.services import log as log_service
 from archive.services.custody import append_event, events_of
 from archive.services.items import get_item
 from archive.services.runtime import Archive
+from evidence import merkle
 from evidence.bundle import (
     Bundle,
     BundleEvent,
@@ -33,7 +35,8 @@ def item_info(item: Item) -> ItemInfo:
         id=item.uid,
         case=item.case.slug,
         kind=item.kind,
-        title=item.title,
+        # The redacted title: a title typed at intake may name someone.
+        title=item.public_title or item.title,
         language=item.language,
         digest=Digest.parse(item.digest),
         size=item.blob.size,
@@ -62,8 +65,6 @@ def export_bundle(
             raise NotFound("no checkpoint covers this item's events yet")
         size = checkpoint.size
         get_node = log_service.node_reader(session)
-        from evidence import merkle
-
         inclusion = [
             InclusionProof(
                 log_index=e.log_index,
@@ -80,14 +81,7 @@ def export_bundle(
                     hashes=tuple(merkle.consistency_proof_from_nodes(old.size, size, get_node)),
                 )
             )
-        key_ids = {e.key_id for e in events} | {checkpoint.key_id}
-        records = session.scalars(
-            select(SigningKeyRecord).where(SigningKeyRecord.key_id.in_(key_ids))
-        )
-        keys = sorted(
-            (VerifierKey(name=r.name, public_key=r.public_key) for r in records),
-            key=lambda k: k.key_id_hex,
-        )
+        keys = _verifier_keys(session, {e.key_id for e in events} | {checkpoint.key_id})
         info = item_info(item)
         signature = sign_item(
             info,
@@ -112,3 +106,11 @@ def export_bundle(
             inclusion=inclusion,
             consistency=consistency,
         )
+
+
+def _verifier_keys(session: Session, key_ids: set[str]) -> list[VerifierKey]:
+    records = session.scalars(select(SigningKeyRecord).where(SigningKeyRecord.key_id.in_(key_ids)))
+    return sorted(
+        (VerifierKey(name=r.name, public_key=r.public_key) for r in records),
+        key=lambda k: k.key_id_hex,
+    )

@@ -12,6 +12,7 @@ from typing import Any
 from archive.errors import ArchiveError
 from archive.services import cases as case_service
 from archive.services import items as item_service
+from archive.services.redacting import review_redaction
 from archive.services.runtime import Archive
 
 KINDS = ("testimony", "source_excerpt")
@@ -155,6 +156,9 @@ def import_jsonl(
                 )
                 report.imported += 1
                 if obj.get("publish"):
+                    # "publish": true means the importer accepts the engine's redaction;
+                    # the acceptance is a custody event signed for this actor.
+                    review_redaction(arc, session, item, actor=actor)
                     item_service.publish_item(arc, session, item, actor=actor)
                     report.published += 1
         if progress:

@@ -8,6 +8,8 @@ the next run applies it again (upserts are idempotent).
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select, update
@@ -143,3 +145,55 @@ def reindex(
             update(OutboxEntry).where(OutboxEntry.done_at.is_(None)).values(done_at=utcnow())
         )
     return count
+
+
+class OutboxWorker:
+    """Applies the outbox in the background, so that a request never waits for the index.
+
+    One per process, started on first use (after gunicorn has forked). Woken after each
+    commit; it also looks every few seconds, so work left by another process, or by one
+    that died mid-batch, is picked up. Whoosh allows one writer: workers of several
+    processes queue on its lock, and a change stays in the outbox until it is applied.
+    """
+
+    def __init__(self, arc: Archive, *, interval: float = 5.0) -> None:
+        self.arc = arc
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def wake(self) -> None:
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="temoin-indexer", daemon=True
+                )
+                self._thread.start()
+        self._idle.clear()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                process_outbox(self.arc)
+            except Exception as exc:  # the outbox keeps the work; say only what kind of failure
+                log.warning("index update deferred (%s); the outbox keeps it", type(exc).__name__)
+            if not self._wake.is_set():
+                self._idle.set()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """For tests and shutdown: block until the worker has caught up."""
+        return self._idle.wait(timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=10)

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.errors import InvalidInput, NotFound, NotReady
-from archive.models import Blob, Case, Item, OutboxEntry, ProtectedPerson, Redaction, utcnow
+from archive.models import SYSTEM_KINDS, Blob, Case, Item, ProtectedPerson, utcnow
 from archive.services.cases import protected_names
 from archive.services.custody import append_event
-from archive.services.redaction import ENGINE_VERSION, ProtectedName, redact
+from archive.services.originals import enqueue_index, original_text
+from archive.services.redacting import public_text_digest, redact_item, review_state
+from archive.services.redaction import redact
 from archive.services.runtime import Archive
+from archive.services.sealing import commitment_json, seal_text
 from evidence.digest import Digest
 
-REDACTION_ENGINE = ENGINE_VERSION
+__all__ = ["enqueue_index", "original_text", "redact_item"]
 MAX_TEXT_BYTES = 2 * 1024 * 1024
-
-
-def enqueue_index(session: Session, item: Item) -> None:
-    session.add(OutboxEntry(item_uid=item.uid))
 
 
 def _store_blob(
@@ -93,6 +90,7 @@ def ingest_text(
     _record_intake(
         arc, session, item, actor=actor, via=via, size=stored.size, request_info=request_info
     )
+    seal_text(arc, session, item, text, actor=actor)
     redact_item(arc, session, item, actor=actor)
     enqueue_index(session, item)
     return item
@@ -182,102 +180,41 @@ def _record_intake(
     )
 
 
-def original_text(arc: Archive, item: Item) -> str:
-    return arc.blobs.read_bytes(Digest.parse(item.digest)).decode("utf-8")
-
-
-def redaction_basis(item: Item, names: list[ProtectedName]) -> str:
-    """A fingerprint of everything a redaction depends on; a change makes it stale."""
-    material = json.dumps(
-        [
-            REDACTION_ENGINE,
-            item.digest,
-            item.title,
-            item.place,
-            item.tags,
-            item.description,
-            item.citation,
-            sorted((n.label, sorted(n.names)) for n in names),
-        ],
-        ensure_ascii=False,
-        sort_keys=True,
-        default=str,
-    )
-    return "sha256:" + hashlib.sha256(material.encode()).hexdigest()
-
-
-def redact_item(arc: Archive, session: Session, item: Item, *, actor: str) -> bool:
-    """Compute the public text and spans; record a `redacted` event if the public text changed."""
-    names = protected_names(arc, item.case)
-    basis = redaction_basis(item, names)
-    if item.redaction_basis == basis:
-        return False
-    previous = item.public_text, item.public_title
-    spans = []
-    if item.is_text:
-        result = redact(original_text(arc, item), names)
-        item.public_text = result.text
-        spans = list(result.spans)
-    else:
-        item.public_text = redact(item.description, names).text if item.description else None
-    item.public_title = redact(item.title, names).text
-    item.redactions.clear()
-    session.flush()
-    item.redactions.extend(
-        Redaction(start=s.start, end=s.end, label=s.label, source=s.source, reason=s.reason)
-        for s in spans
-    )
-    item.redaction_basis = basis
-    item.redacted_at = utcnow()
-    if previous != (item.public_text, item.public_title):
-        public_digest = Digest.sha256((item.public_text or "").encode())
-        append_event(
-            arc,
-            session,
-            item,
-            "redacted",
-            actor=actor,
-            details={
-                "engine": REDACTION_ENGINE,
-                "spans": len(spans),
-                "labels": sorted({s.label for s in spans}),
-                "public_text_digest": str(public_digest),
-            },
-        )
-        if item.status == "published":
-            enqueue_index(session, item)
-    return True
-
-
-def redact_case_items(arc: Archive, session: Session, case: Case, *, actor: str) -> int:
-    changed = 0
-    for item in session.scalars(select(Item).where(Item.case_id == case.id).order_by(Item.id)):
-        changed += redact_item(arc, session, item, actor=actor)
-    return changed
-
-
 def publish_item(arc: Archive, session: Session, item: Item, *, actor: str) -> Item:
+    """Make the item's reviewed public projection public and searchable."""
     if item.status == "published":
         return item
-    if item.redacted_at is None:
-        raise NotReady("this item has no computed redaction yet; it cannot be published")
-    names = protected_names(arc, item.case)
-    if item.redaction_basis != redaction_basis(item, names):
+    if item.kind in SYSTEM_KINDS:
+        raise InvalidInput("the archive's own records are never published")
+    state = review_state(arc, item)
+    if state == "not reviewed":
+        raise NotReady("the redaction has not been reviewed; review it before publishing")
+    if state == "stale":
         raise NotReady(
-            "the redaction is stale (protected persons changed); recompute it before publishing"
+            "the redaction review is stale (protected persons or decisions changed): "
+            "review it again"
         )
     item.status = "published"
     item.published_at = utcnow()
-    append_event(
-        arc,
-        session,
-        item,
-        "published",
-        actor=actor,
-        details={"public_text_digest": str(Digest.sha256((item.public_text or "").encode()))},
-    )
+    record_publication(arc, session, item, actor=actor)
     enqueue_index(session, item)
     return item
+
+
+def record_publication(arc: Archive, session: Session, item: Item, *, actor: str) -> None:
+    """A `published` event for the public text as it now is.
+
+    For a text item the event withholds the original's digest and names the sealed
+    commitment instead, so that a public bundle can carry it."""
+    details: dict[str, Any] = {
+        "public_text_digest": public_text_digest(item),
+        "public_title": item.public_title,
+    }
+    if item.is_text:
+        details["commitment_root"] = commitment_json(item)["root"]
+    append_event(
+        arc, session, item, "published", actor=actor, details=details, withhold_digest=item.is_text
+    )
 
 
 def get_item(session: Session, uid: str) -> Item:
@@ -299,7 +236,11 @@ def get_public_item(session: Session, uid: str) -> Item:
 
 
 def list_items(session: Session, case: Case, *, published_only: bool) -> list[Item]:
-    query = select(Item).where(Item.case_id == case.id).order_by(Item.id)
+    query = (
+        select(Item)
+        .where(Item.case_id == case.id, Item.kind.not_in(SYSTEM_KINDS))
+        .order_by(Item.id)
+    )
     if published_only:
         query = query.where(Item.status == "published")
     return list(session.scalars(query))

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.models import Blob, Case, Item, SigningKeyRecord, utcnow
+from archive.errors import InvalidInput, NotFound
+from archive.models import Blob, Case, Item, ProtectedPerson, SigningKeyRecord, utcnow
 from archive.services.custody import append_event
 from archive.services.runtime import Archive, register_signing_key
+from archive.services.sealing import item_secret
+from archive.services.vault import Sealed
 from evidence.canonical import canonical_json
 from evidence.digest import Digest
 from evidence.signing import SigningKey, write_key_file
@@ -33,6 +39,33 @@ def _history_item(arc: Archive, session: Session) -> Item | None:
     return session.scalar(select(Item).where(Item.seed_key == KEY_HISTORY))
 
 
+def _system_item(
+    arc: Archive, session: Session, case: Case, *, key: str, title: str, charter: dict[str, str]
+) -> Item:
+    """An item the archive keeps about itself: never listed, indexed or published."""
+    item = session.scalar(select(Item).where(Item.seed_key == key))
+    if item is not None:
+        return item
+    stored = arc.blobs.write_bytes(canonical_json(charter))
+    if session.get(Blob, str(stored.digest)) is None:
+        session.add(
+            Blob(digest=str(stored.digest), size=stored.size, media_type="application/json")
+        )
+    item = Item(
+        case_id=case.id,
+        case=case,
+        kind="log_record",
+        status="sealed",
+        title=title,
+        language="en",
+        digest=str(stored.digest),
+        seed_key=key,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
 def ensure_key_history(arc: Archive, session: Session) -> Item:
     """Create the key-history item with the current key's announcement, once."""
     item = _history_item(arc, session)
@@ -44,29 +77,17 @@ def ensure_key_history(arc: Archive, session: Session) -> Item:
         session.add(case)
         session.flush()
     key = arc.signing_key
-    charter = canonical_json(
-        {
+    item = _system_item(
+        arc,
+        session,
+        case,
+        key=KEY_HISTORY,
+        title="Signing keys of the archive",
+        charter={
             "purpose": "signing keys of this archive, announced in its custody log",
             "origin": key.name,
-        }
+        },
     )
-    stored = arc.blobs.write_bytes(charter)
-    if session.get(Blob, str(stored.digest)) is None:
-        session.add(
-            Blob(digest=str(stored.digest), size=stored.size, media_type="application/json")
-        )
-    item = Item(
-        case_id=case.id,
-        case=case,
-        kind="log_record",
-        status="sealed",
-        title="Signing keys of the archive",
-        language="en",
-        digest=str(stored.digest),
-        seed_key=KEY_HISTORY,
-    )
-    session.add(item)
-    session.flush()
     append_event(
         arc,
         session,
@@ -76,6 +97,18 @@ def ensure_key_history(arc: Archive, session: Session) -> Item:
         details={"vkey": key.verifier().to_vkey(), "endorsed_by": key.key_id_hex},
     )
     return item
+
+
+def access_record(arc: Archive, session: Session, case: Case) -> Item:
+    """The case's record of looks at protected identities (a system item, never public)."""
+    return _system_item(
+        arc,
+        session,
+        case,
+        key=f"_identities/{case.slug}",
+        title="Access to protected identities",
+        charter={"purpose": "reveals of protected identities", "case": case.slug},
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,3 +178,119 @@ __all__ = [
     "key_history",
     "rotate_signing_key",
 ]
+
+
+# ---- the identity vault's keys ----------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class VaultRotation:
+    key_id: str
+    resumed: bool
+    persons: int
+    items: int
+
+
+def _stale_rows(
+    session: Session, current: str, limit: int
+) -> tuple[list[ProtectedPerson], list[Item]]:
+    persons = list(
+        session.scalars(
+            select(ProtectedPerson).where(ProtectedPerson.identity_key_id != current).limit(limit)
+        )
+    )
+    items = list(
+        session.scalars(
+            select(Item)
+            .where(Item.secret_key_id.is_not(None), Item.secret_key_id != current)
+            .limit(limit)
+        )
+    )
+    return persons, items
+
+
+def rotate_vault(
+    arc: Archive, *, batch_size: int = 200, progress: Callable[[int], None] | None = None
+) -> VaultRotation:
+    """Re-encrypt every identity and item secret under a new vault key, in batches.
+
+    Resumable: if a previous run stopped part-way (rows remain under an older key), this
+    run finishes it instead of starting another. Each batch commits on its own, and the key
+    file keeps every key until `retire_vault_key`, so a crash loses nothing.
+    """
+    vault = arc.vault
+    with arc.db.sessions() as session:
+        persons, items = _stale_rows(session, vault.current, 1)
+    resumed = bool(persons or items)
+    if not resumed:
+        new_id = "vk-" + secrets.token_hex(4)
+        vault.keys[new_id] = AESGCM.generate_key(bit_length=256)
+        vault.current = new_id
+        vault.save(arc.settings.vault_key_file)
+    done_persons = done_items = 0
+    while True:
+        with arc.db.transaction() as session:
+            persons, items = _stale_rows(session, vault.current, batch_size)
+            if not persons and not items:
+                break
+            for person in persons:
+                identity = vault.open(
+                    Sealed(
+                        ciphertext=person.identity_ciphertext,
+                        nonce=person.identity_nonce,
+                        key_id=person.identity_key_id,
+                    ),
+                    person_uid=person.uid,
+                )
+                sealed = vault.seal(identity, person_uid=person.uid)
+                person.identity_ciphertext, person.identity_nonce, person.identity_key_id = (
+                    sealed.ciphertext,
+                    sealed.nonce,
+                    sealed.key_id,
+                )
+            for item in items:
+                secret = item_secret(arc, item)
+                sealed = vault.seal_secret(secret, item_uid=item.uid)
+                item.secret_ciphertext, item.secret_nonce, item.secret_key_id = (
+                    sealed.ciphertext,
+                    sealed.nonce,
+                    sealed.key_id,
+                )
+        done_persons += len(persons)
+        done_items += len(items)
+        if progress:
+            progress(len(persons) + len(items))
+    return VaultRotation(
+        key_id=vault.current, resumed=resumed, persons=done_persons, items=done_items
+    )
+
+
+def retire_vault_key(arc: Archive, key_id: str) -> None:
+    """Remove an old key from the vault key file once nothing is sealed under it."""
+    vault = arc.vault
+    if key_id == vault.current:
+        raise InvalidInput("the current vault key cannot be retired; rotate first")
+    if key_id not in vault.keys:
+        raise NotFound(f"no vault key {key_id}")
+    with arc.db.sessions() as session:
+        used = (
+            session.scalar(
+                select(func.count())
+                .select_from(ProtectedPerson)
+                .where(ProtectedPerson.identity_key_id == key_id)
+            )
+            or 0
+        )
+        used += (
+            session.scalar(
+                select(func.count()).select_from(Item).where(Item.secret_key_id == key_id)
+            )
+            or 0
+        )
+    if used:
+        raise InvalidInput(
+            f"{used} record(s) are still sealed under {key_id}: "
+            "run `temoin keys rotate-vault` first"
+        )
+    del vault.keys[key_id]
+    vault.save(arc.settings.vault_key_file)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,9 @@ from archive.services.blobs import BlobStore
 from archive.services.vault import Vault
 from evidence.signing import SigningKey, read_key_file, write_key_file
 from search_index import SearchIndex, WhooshIndex
+
+if TYPE_CHECKING:
+    from archive.services.indexing import OutboxWorker
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +55,35 @@ class Archive:
     def vault(self) -> Vault:
         return Vault.load(self.settings.vault_key_file)
 
+    def _open_index(self, name: str) -> SearchIndex:
+        """The public and the restricted index are physically separate: two directories,
+        or two tables."""
+        backend = self.settings.search_backend
+        if backend == "whoosh":
+            return WhooshIndex(self.settings.index_dir / name)
+        if backend == "postgres":
+            if self.settings.is_sqlite:
+                raise ValueError(
+                    "TEMOIN_SEARCH_BACKEND=postgres needs a PostgreSQL TEMOIN_DATABASE_URL"
+                )
+            from search_index.postgres_backend import PostgresIndex
+
+            return PostgresIndex(self.db.engine, table=f"search_{name}")
+        raise ValueError(f"TEMOIN_SEARCH_BACKEND must be whoosh or postgres, not {backend!r}")
+
     @cached_property
     def public_index(self) -> SearchIndex:
-        return WhooshIndex(self.settings.index_dir / "public")
+        return self._open_index("public")
 
     @cached_property
     def restricted_index(self) -> SearchIndex:
-        return WhooshIndex(self.settings.index_dir / "restricted")
+        return self._open_index("restricted")
+
+    @cached_property
+    def indexer(self) -> OutboxWorker:
+        from archive.services.indexing import OutboxWorker
+
+        return OutboxWorker(self)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -71,7 +97,17 @@ class Archive:
 
         process_outbox(self)
 
+    def after_fork(self) -> None:
+        """In a freshly forked worker: never share the parent's connections, index handles
+        or indexer thread."""
+        self.db.engine.dispose(close=False)
+        for name in ("public_index", "restricted_index", "indexer"):
+            self.__dict__.pop(name, None)
+
     def close(self) -> None:
+        worker = self.__dict__.pop("indexer", None)
+        if worker is not None:
+            worker.stop()
         for name in ("public_index", "restricted_index"):
             index = self.__dict__.pop(name, None)
             if index is not None:

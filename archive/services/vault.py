@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 AAD_PREFIX = b"temoin/identity/v1|"
+SECRET_AAD = b"temoin/item-secret/v1|"
 
 
 class VaultError(Exception):
@@ -119,6 +120,23 @@ class Vault:
             nonce, plaintext, AAD_PREFIX + person_uid.encode()
         )
         return Sealed(ciphertext=ct, nonce=nonce, key_id=self.current)
+
+    def seal_secret(self, secret: bytes, *, item_uid: str) -> Sealed:
+        """Seal an item's disclosure secret (from which its segment salts derive)."""
+        nonce = secrets.token_bytes(12)
+        ct = AESGCM(self.keys[self.current]).encrypt(nonce, secret, SECRET_AAD + item_uid.encode())
+        return Sealed(ciphertext=ct, nonce=nonce, key_id=self.current)
+
+    def open_secret(self, sealed: Sealed, *, item_uid: str) -> bytes:
+        key = self.keys.get(sealed.key_id)
+        if key is None:
+            raise VaultError(f"vault key {sealed.key_id} is not in the key file")
+        try:
+            return AESGCM(key).decrypt(
+                sealed.nonce, sealed.ciphertext, SECRET_AAD + item_uid.encode()
+            )
+        except InvalidTag:
+            raise VaultError(f"the secret of item {item_uid} does not authenticate") from None
 
     def open(self, sealed: Sealed, *, person_uid: str) -> Identity:
         key = self.keys.get(sealed.key_id)

@@ -8,12 +8,14 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_smorest import Api
+from sqlalchemy.orm import configure_mappers
 from werkzeug.exceptions import HTTPException
 
 from archive.config import Settings
 from archive.errors import ArchiveError
+from archive.services.indexing import process_outbox
 from archive.services.runtime import Archive, secret_key
-from archive.web.context import apply_index_changes, close_sessions
+from archive.web.context import close_sessions
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +136,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.headers.get("Authorization") or request.path.startswith("/api/v1/items/"):
+            # Protected material must not linger in any cache between here and the reader.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    with app.app_context():
-        apply_index_changes(arc)  # catch up on anything a crash left in the outbox
+    # Before any worker forks: map the models now and catch up, in this thread, on what a
+    # crash left in the outbox. (A thread started here would not survive a fork, and a lock
+    # it held could be inherited locked.)
+    configure_mappers()
+    try:
+        process_outbox(arc)
+    except Exception as exc:
+        log.warning("index catch-up deferred (%s); the outbox keeps it", type(exc).__name__)
     return app

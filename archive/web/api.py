@@ -12,29 +12,39 @@ from marshmallow import Schema, fields, validate
 from archive.errors import NotFound
 from archive.models import Item
 from archive.schemas import (
+    AliasesSchema,
     CaseCreateSchema,
     CaseSchema,
     CustodyEventSchema,
     ExcerptCreateSchema,
     ExhibitFileSchema,
     ExhibitFormSchema,
+    IdentitySchema,
     ItemListArgs,
     ItemSchema,
     PersonCreateSchema,
     PersonSchema,
     PublicItemSchema,
+    RedactionViewSchema,
+    RevealSchema,
+    ReviewSchema,
     SearchArgsSchema,
+    SearchHitSchema,
     SearchResultsSchema,
+    SimilarArgsSchema,
     TestimonyCreateSchema,
 )
 from archive.services import cases as case_service
 from archive.services import items as item_service
 from archive.services.custody import append_event, events_of
 from archive.services.export import export_bundle
+from archive.services.redacting import ManualSpan, redaction_view, review_redaction
+from archive.services.search import Filters, similar
 from archive.services.search import search as run_search
 from archive.services.vault import Identity
 from archive.web.auth import actor_name, current_token, request_info, require_token, token_required
 from archive.web.context import archive, read_session, writing
+from archive.web.log_api import log_blp
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
@@ -112,6 +122,37 @@ class Persons(MethodView):
 def _item_fields(data: dict[str, Any]) -> dict[str, Any]:
     keys = ("language", "event_date", "collected_at", "collected_by", "place", "tags")
     return {k: data[k] for k in keys}
+
+
+@cases_blp.route("/<slug>/persons/<uid>")
+class PersonAliases(MethodView):
+    @token_required
+    @cases_blp.arguments(AliasesSchema)
+    @cases_blp.response(200, PersonSchema)
+    @cases_blp.doc(security=BEARER)
+    def patch(self, data: dict[str, Any], slug: str, uid: str) -> Any:
+        """Add aliases to a protected person; every item of the case is redacted again."""
+        require_token()
+        with writing() as session:
+            person = case_service.get_person(session, case_service.get_case(session, slug), uid)
+            return case_service.add_aliases(archive(), session, person, data["aliases"])
+
+
+@cases_blp.route("/<slug>/persons/<uid>/reveal")
+class PersonReveal(MethodView):
+    @token_required
+    @cases_blp.arguments(RevealSchema)
+    @cases_blp.response(200, IdentitySchema)
+    @cases_blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], slug: str, uid: str) -> Any:
+        """Reveal a protected identity. The reveal, with its reason, is a signed custody event."""
+        token = require_token()
+        with writing() as session:
+            person = case_service.get_person(session, case_service.get_case(session, slug), uid)
+            identity = case_service.reveal_identity(
+                archive(), session, person, actor=actor_name(token), reason=data["reason"]
+            )
+        return identity.to_json()
 
 
 @cases_blp.route("/<slug>/testimonies")
@@ -342,15 +383,30 @@ class ItemPublish(MethodView):
 @items_blp.route("/<uid>/redaction")
 class ItemRedaction(MethodView):
     @token_required
-    @items_blp.response(200, ItemSchema)
+    @items_blp.response(200, RedactionViewSchema)
     @items_blp.doc(security=BEARER)
-    def post(self, uid: str) -> Any:
-        """Recompute the item's redaction (after protected persons changed)."""
+    def get(self, uid: str) -> Any:
+        """The redaction to review: proposed spans by source, decisions, and the public preview."""
+        require_token()
+        session = read_session()
+        return redaction_view(archive(), session, item_service.get_item(session, uid))
+
+    @token_required
+    @items_blp.arguments(ReviewSchema)
+    @items_blp.response(200, RedactionViewSchema)
+    @items_blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], uid: str) -> Any:
+        """Review the redaction: keep the proposal, remove proposed spans, add spans by hand.
+
+        Each review is a signed custody event linking the public text to the original."""
         token = require_token()
+        add = [ManualSpan(**span) for span in data["add"]]
+        remove = [(span["start"], span["end"]) for span in data["remove"]]
+        arc = archive()
         with writing() as session:
             item = item_service.get_item(session, uid)
-            item_service.redact_item(archive(), session, item, actor=actor_name(token))
-        return _full_view(item)
+            review_redaction(arc, session, item, actor=actor_name(token), add=add, remove=remove)
+            return redaction_view(arc, session, item)
 
 
 # ---- search -------------------------------------------------------------------------
@@ -374,9 +430,18 @@ class Search(MethodView):
             restricted=scope == "restricted",
             page=args["page"],
             page_size=args["page_size"],
-            case=args["case"],
-            kind=args["kind"],
-            language=args["language"],
+            filters=Filters(
+                case=args["case"],
+                kind=args["kind"],
+                language=args["language"],
+                event_from=args["event_from"],
+                event_to=args["event_to"],
+                collected_from=args["collected_from"],
+                collected_to=args["collected_to"],
+                place=args["place"],
+                tags=tuple(args["tag"]),
+            ),
+            sort=args["sort"],
         )
         return {
             "query": results.query,
@@ -385,10 +450,22 @@ class Search(MethodView):
             "page": results.page,
             "page_size": results.page_size,
             "hits": results.hits,
+            "facets": results.facets,
         }
 
 
-from archive.web.log_api import log_blp  # noqa: E402
+@items_blp.route("/<uid>/similar")
+class ItemSimilar(MethodView):
+    @token_required
+    @items_blp.arguments(SimilarArgsSchema, location="query")
+    @items_blp.response(200, SearchHitSchema(many=True))
+    @items_blp.doc(security=BEARER)
+    def get(self, args: dict[str, Any], uid: str) -> Any:
+        """Items that share this one's key words (restricted index), to find corroboration."""
+        require_token()
+        item = item_service.get_item(read_session(), uid)
+        return similar(archive(), item.uid, limit=args["limit"], case=None)
+
 
 BLUEPRINTS = (cases_blp, items_blp, search_blp, log_blp)
 

@@ -52,7 +52,12 @@ def writing() -> Iterator[Session]:
 
 
 def apply_index_changes(arc: Archive) -> None:
-    """Index after commit. A failure here loses nothing: the outbox keeps the change."""
+    """Index after commit: in the background (``async``), or now (``sync``).
+
+    A failure here loses nothing: the outbox keeps the change."""
+    if arc.settings.index_mode == "async":
+        arc.indexer.wake()
+        return
     try:
         process_outbox(arc)
     except Exception:

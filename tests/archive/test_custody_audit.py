@@ -59,7 +59,7 @@ def test_audit_passes_on_an_untouched_archive(seeded: Archive) -> None:
     report = audit(seeded)
     assert report.ok, report.findings
     # the founding case's 8 items, and the archive's own signing-key history
-    assert report.blobs == 9 and report.items == 9 and report.events == 33
+    assert report.blobs == 9 and report.items == 9 and report.events == 49
     assert report.checkpoints == 2  # after init, after the seed
 
 

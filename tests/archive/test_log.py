@@ -40,7 +40,7 @@ def test_checkpoint_opens_with_the_published_keys(client: FlaskClient, seeded: A
         response.get_data(as_text=True), vkeys(client), origin="test.temoin/log"
     )
     hashes = leaves(seeded)
-    assert checkpoint.size == len(hashes) == 33
+    assert checkpoint.size == len(hashes) == 49
     assert checkpoint.root_hash == merkle.root_hash(hashes)
     same = client.get(f"/api/v1/log/checkpoint/{checkpoint.size}")
     assert same.get_data(as_text=True) == response.get_data(as_text=True)
@@ -80,11 +80,13 @@ def test_successive_checkpoints_are_consistent(
         },
         headers=auth,
     ).json
+    client.post(f"/api/v1/items/{item['id']}/redaction", json={}, headers=auth)
     client.post(f"/api/v1/items/{item['id']}/publish", headers=auth)
     second = open_checkpoint(
         client.get("/api/v1/log/checkpoint").get_data(as_text=True), vkeys(client)
     )
-    assert second.size == first.size + 4  # collected, ingested, redacted, published: one batch each
+    # collected, ingested, sealed, redacted; the review; published
+    assert second.size == first.size + 6
     proof = client.get(f"/api/v1/log/proof/consistency?old={first.size}&new={second.size}").json
     merkle.verify_consistency(
         old_size=first.size,
@@ -99,8 +101,8 @@ def test_successive_checkpoints_are_consistent(
 @pytest.mark.parametrize(
     ("url", "status"),
     [
-        ("/api/v1/log/proof/inclusion?index=33&size=33", 400),
-        ("/api/v1/log/proof/inclusion?index=0&size=34", 400),
+        ("/api/v1/log/proof/inclusion?index=49&size=49", 400),
+        ("/api/v1/log/proof/inclusion?index=0&size=50", 400),
         ("/api/v1/log/proof/inclusion?index=-1", 422),
         ("/api/v1/log/proof/consistency?old=0&new=5", 422),
         ("/api/v1/log/proof/consistency?old=6&new=5", 400),
@@ -130,10 +132,10 @@ def test_the_archive_refuses_to_sign_a_fork(seeded: Archive) -> None:
         conn.execute(
             text('UPDATE log_nodes SET hash = :h WHERE level = 5 AND "index" = 0'), {"h": bytes(32)}
         )
-        conn.execute(text("UPDATE log_state SET edge = :h"), {"h": bytes(64)})
+        conn.execute(text("UPDATE log_state SET edge = :h"), {"h": bytes(96)})  # 49 = 32 + 16 + 1
     with seeded.db.transaction() as session:
         log_service.append_leaf(session, b"an extra leaf")
-        with pytest.raises(IntegrityFailure, match="not consistent with checkpoint 33"):
+        with pytest.raises(IntegrityFailure, match="not consistent with checkpoint 49"):
             log_service.sign_latest(seeded, session)
         session.rollback()
 
@@ -171,7 +173,7 @@ def test_concurrent_writers_keep_one_gap_free_log(seeded: Archive) -> None:
         t.join()
     assert errors == []
     hashes = leaves(seeded)  # asserts log_index is exactly 0..n-1
-    assert len(hashes) == 33 + 4 * 5 * 3
+    assert len(hashes) == 49 + 4 * 5 * 4  # collected, ingested, sealed, redacted
     with seeded.db.sessions() as session:
         latest = log_service.latest_checkpoint(session)
         assert latest is not None and latest.size == len(hashes)

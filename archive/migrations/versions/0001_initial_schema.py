@@ -132,6 +132,14 @@ def upgrade() -> None:
     sa.Column('public_title', sa.String(length=400), nullable=True),
     sa.Column('redaction_basis', sa.String(length=71), nullable=True),
     sa.Column('redacted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('review_basis', sa.String(length=71), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reviewed_by', sa.String(length=200), nullable=True),
+    sa.Column('secret_ciphertext', sa.LargeBinary(), nullable=True),
+    sa.Column('secret_nonce', sa.LargeBinary(), nullable=True),
+    sa.Column('secret_key_id', sa.String(length=40), nullable=True),
+    sa.Column('commitment_root', sa.LargeBinary(), nullable=True),
+    sa.Column('segment_count', sa.Integer(), nullable=True),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('seed_key', sa.String(length=120), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -164,6 +172,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('custody_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_custody_events_item_id'), ['item_id'], unique=False)
+
+    op.create_table('redaction_decisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=10), nullable=False),
+    sa.Column('start', sa.Integer(), nullable=False),
+    sa.Column('end', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=80), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('decided_by', sa.String(length=200), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_redaction_decisions_item_id_items')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_redaction_decisions'))
+    )
+    with op.batch_alter_table('redaction_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_redaction_decisions_item_id'), ['item_id'], unique=False)
 
     op.create_table('redactions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -215,6 +239,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_redactions_item_id'))
 
     op.drop_table('redactions')
+    op.drop_table('redaction_decisions')
     with op.batch_alter_table('custody_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_custody_events_item_id'))
 
