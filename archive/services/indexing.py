@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
+import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 
 from archive.models import SYSTEM_KINDS, Item, OutboxEntry, utcnow
 from archive.services.items import original_text, public_projection
 from archive.services.runtime import Archive
-from search_index import SearchDocument
+from search_index import SearchDocument, SearchIndex, WhooshIndex
 
 log = logging.getLogger(__name__)
 
@@ -115,36 +118,85 @@ def reindex(
     restricted: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Rebuild the chosen indexes from the database, the source of truth."""
-    if public:
-        arc.public_index.clear()
-    if restricted:
-        arc.restricted_index.clear()
+    """Rebuild the chosen indexes from the database, the source of truth.
+
+    With Whoosh, each index is built in a fresh directory and swapped in atomically (the
+    index path is a symbolic link), so search keeps serving the old one meanwhile. Changes
+    committed while the rebuild ran are applied again to the new index afterwards, so none
+    is lost to the swap. (With PostgreSQL the tables are cleared and refilled.)
+    """
+    chosen = [name for name, wanted in (("public", public), ("restricted", restricted)) if wanted]
+    with arc.db.sessions() as session:
+        start_mark = session.scalar(select(func.max(OutboxEntry.id))) or 0
+    targets: dict[str, SearchIndex] = {}
+    for name in chosen:
+        if arc.settings.search_backend == "whoosh":
+            targets[name] = WhooshIndex(fresh_index_dir(arc.settings.index_dir, name))
+        else:
+            targets[name] = getattr(arc, f"{name}_index")
+            targets[name].clear()
     count = 0
     with arc.db.sessions() as session:
         total_ids = list(
             session.scalars(select(Item.id).where(Item.kind.not_in(SYSTEM_KINDS)).order_by(Item.id))
         )
         for start in range(0, len(total_ids), 500):
-            ids = total_ids[start : start + 500]
-            chunk = [
-                i
-                for i in session.scalars(select(Item).where(Item.id.in_(ids)))
-                if i.kind not in SYSTEM_KINDS
-            ]
-            if restricted:
-                arc.restricted_index.apply(upserts=[restricted_document(arc, i) for i in chunk])
-            if public:
+            chunk = list(
+                session.scalars(select(Item).where(Item.id.in_(total_ids[start : start + 500])))
+            )
+            if "restricted" in targets:
+                targets["restricted"].apply(upserts=[restricted_document(arc, i) for i in chunk])
+            if "public" in targets:
                 docs = [d for d in (public_document(arc, i) for i in chunk) if d is not None]
-                arc.public_index.apply(upserts=docs)
+                targets["public"].apply(upserts=docs)
             count += len(chunk)
             if progress:
                 progress(len(chunk))
+    if arc.settings.search_backend == "whoosh":
+        for name, built in targets.items():
+            built.close()
+            swap_index_dir(arc.settings.index_dir, name, Path(built.path))  # type: ignore[attr-defined]
+            old = arc.__dict__.pop(f"{name}_index", None)
+            if old is not None:
+                old.close()
     with arc.db.transaction() as session:
-        session.execute(
-            update(OutboxEntry).where(OutboxEntry.done_at.is_(None)).values(done_at=utcnow())
-        )
+        # What was committed during the rebuild may have gone to the old index: again.
+        session.execute(update(OutboxEntry).where(OutboxEntry.id > start_mark).values(done_at=None))
+    process_outbox(arc)
     return count
+
+
+def fresh_index_dir(index_dir: Path, name: str) -> Path:
+    return index_dir / f".{name}-{uuid.uuid4().hex[:12]}"
+
+
+def ensure_index_link(index_dir: Path, name: str) -> Path:
+    """The index path is a link to the directory that holds the index, so that a rebuilt
+    one can be swapped in with one atomic rename. A plain directory (older layout) is
+    used as it is until the first rebuild."""
+    link = index_dir / name
+    if not link.exists() and not link.is_symlink():
+        index_dir.mkdir(parents=True, exist_ok=True)
+        target = fresh_index_dir(index_dir, name)
+        target.mkdir()
+        temp = index_dir / f".{name}.link-{uuid.uuid4().hex[:8]}"
+        temp.symlink_to(target.name)
+        os.replace(temp, link)
+    return link
+
+
+def swap_index_dir(index_dir: Path, name: str, built: Path) -> None:
+    link = index_dir / name
+    previous = link.resolve() if link.exists() else None
+    temp = index_dir / f".{name}.link-{uuid.uuid4().hex[:8]}"
+    temp.symlink_to(built.name)
+    if link.exists() and not link.is_symlink():  # older layout: a plain directory
+        link.rename(index_dir / f".{name}-retired-{uuid.uuid4().hex[:8]}")
+        previous = None
+    os.replace(temp, link)
+    if previous is not None and previous != built.resolve():
+        # Readers that opened the old files keep them until they close (POSIX semantics).
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 class OutboxWorker:

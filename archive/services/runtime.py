@@ -60,7 +60,9 @@ class Archive:
         or two tables."""
         backend = self.settings.search_backend
         if backend == "whoosh":
-            return WhooshIndex(self.settings.index_dir / name)
+            from archive.services.indexing import ensure_index_link
+
+            return WhooshIndex(ensure_index_link(self.settings.index_dir, name))
         if backend == "postgres":
             if self.settings.is_sqlite:
                 raise ValueError(

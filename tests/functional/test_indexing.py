@@ -105,3 +105,40 @@ def test_a_process_killed_mid_indexing_loses_nothing(settings: Settings, seeded:
         assert fresh.public_index.search("Moura").total == 8
     finally:
         fresh.close()
+
+
+def test_reindex_swaps_in_a_fresh_index_and_loses_nothing(
+    settings: Settings, seeded: Archive
+) -> None:
+    from archive.services.indexing import reindex
+
+    seen_during: list[int] = []
+
+    def meanwhile(_n: int) -> None:
+        # Search keeps serving from the old index while the new one is built...
+        seen_during.append(seeded.public_index.search("Moura").total)
+        # ...and a change committed now must survive the swap.
+        with seeded.unit_of_work() as session:
+            items.ingest_text(
+                seeded,
+                session,
+                cases.get_case(session, "moura-2022"),
+                kind="source_excerpt",
+                text="A later report from Diafarabé.",
+                title="later",
+                language="en",
+                actor="test",
+                citation={"publication": "P"},
+            )
+
+    whoosh = settings.search_backend == "whoosh"
+    before = (settings.index_dir / "restricted").resolve()
+    assert (settings.index_dir / "restricted").is_symlink() or not whoosh
+    assert reindex(seeded, progress=meanwhile) == 8
+    if whoosh:  # PostgreSQL tables are refilled in place
+        assert seen_during == [8]
+        assert (settings.index_dir / "restricted").resolve() != before
+        assert not before.exists()  # the old directory is gone, with whatever it held
+    assert seeded.restricted_index.search("Diafarabé").total == 1
+    assert seeded.public_index.search("Moura").total == 8
+    assert pending_count(seeded) == 0
