@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from archive.errors import Conflict, InvalidInput, NotFound
 from archive.models import PERSON_ROLES, Case, ProtectedPerson, new_uid
-from archive.services.redaction import ProtectedName
+from archive.services.redaction import ProtectedName, fold
 from archive.services.runtime import Archive
 from archive.services.vault import Identity, Sealed
 
+NAME_PARTS = re.compile(r"[\s\-‐‑–—]+")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
 ROLE_LABELS = {"witness": "Witness", "victim": "Victim", "source": "Source"}
 
@@ -179,12 +180,26 @@ def open_identity(arc: Archive, person: ProtectedPerson) -> Identity:
     )
 
 
+def name_forms(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Every name and alias, and each part of a name of several words on its own: a
+    surname or a first name alone can identify a witness as surely as the full name."""
+    forms: dict[str, None] = {}
+    for name in names:
+        name = name.strip()
+        if not name:
+            continue
+        forms[name] = None
+        parts = [p for p in NAME_PARTS.split(name) if len(fold(p)) >= 2]
+        if len(parts) > 1:
+            forms.update(dict.fromkeys(parts))
+    return tuple(forms)
+
+
 def protected_names(arc: Archive, case: Case) -> list[ProtectedName]:
     """Decrypted in memory only, to compute redactions."""
     return [
         ProtectedName(
-            label=person.pseudonym,
-            names=tuple(n for n in open_identity(arc, person).all_names if n.strip()),
+            label=person.pseudonym, names=name_forms(open_identity(arc, person).all_names)
         )
         for person in case.persons
     ]

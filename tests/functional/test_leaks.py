@@ -12,6 +12,7 @@ import random
 import re
 import string
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 from flask import Flask
@@ -68,13 +69,26 @@ def planted(client: FlaskClient, auth: dict[str, str], seeded: Archive) -> dict:
             headers=auth,
         ).json
         uids.append(item["id"])
-    for uid in uids[:2]:
+    excerpt = client.post(
+        "/api/v1/cases/planted/excerpts",
+        json={
+            "text": f"A  report  quoted\u00a0{full.upper()}\tand wrote to {email}.",
+            "title": f"Report on {last}",
+            "language": "en",
+            "tags": [alias],
+            "place": "Moura",
+            "citation": {"publication": "Local radio", "title": f"Interview with {first}"},
+        },
+        headers=auth,
+    ).json
+    uids.insert(2, excerpt["id"])
+    for uid in uids[:3]:
         client.post(f"/api/v1/items/{uid}/redaction", json={}, headers=auth)
         assert client.post(f"/api/v1/items/{uid}/publish", headers=auth).status_code == 200
     return {
         "secrets": [full, first, last, alias, phone, email, phone.replace(" ", "")],
-        "published": uids[:2],
-        "unpublished": uids[2:],
+        "published": uids[:3],
+        "unpublished": uids[3:],
     }
 
 
@@ -171,7 +185,9 @@ def test_search_finds_nothing_for_a_protected_name(client: FlaskClient, planted:
                     payload.pop("message", None) if response.status_code == 400 else None
                     body = json.dumps(payload, ensure_ascii=False)
                 else:
-                    body = response.get_data(as_text=True).replace(str(escape(query)), "")
+                    body = response.get_data(as_text=True)
+                    for echo in (str(escape(query)), quote_plus(query), quote(query)):
+                        body = body.replace(echo, "")
                 assert response.status_code in (200, 400), (url, response.status_code)
                 if template in ("NOT moura",):
                     continue

@@ -217,3 +217,16 @@ def test_vault_rotation_reencrypts_everything_and_resumes(seeded: Archive) -> No
             for n in open_identity(seeded, p).names
         )
     assert names == ["Amadou", "Seydou Bah"]
+
+
+def test_each_part_of_a_full_name_is_protected_alone(
+    client: FlaskClient, auth: dict[str, str], case: dict
+) -> None:
+    body = {
+        "text": "Traoré left before dawn; Hamadoun stayed.",
+        "title": "Note",
+        "language": "fr",
+        "citation": {"publication": "Field notes"},
+    }
+    item = client.post("/api/v1/cases/protect/excerpts", json=body, headers=auth).json
+    assert item["public_text"] == "[Witness A] left before dawn; [Witness A] stayed."
