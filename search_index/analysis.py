@@ -20,6 +20,7 @@ only for documents in that language). A query word is looked up in all of them a
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -81,8 +82,11 @@ def analyzer_for(stem_language: str | None) -> Analyzer:
 
 
 _PLAIN = _folding_analyzer()
+# Snowball in pure Python is slow and every snippet stems its hit's whole body: words
+# repeat, so remember the stems (bounded).
 _STEMMERS: dict[str, Callable[[str], str]] = {
-    lang: stemmer_for_language(lang) for lang in STEMMED_LANGUAGES
+    lang: functools.lru_cache(maxsize=200_000)(stemmer_for_language(lang))
+    for lang in STEMMED_LANGUAGES
 }
 
 

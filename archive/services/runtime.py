@@ -16,8 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from archive.config import Settings
 from archive.db import Database, migrate
@@ -188,7 +188,21 @@ def init_archive(settings: Settings) -> InitReport:
         arc.close()
 
 
+_KNOWN_KEYS = "temoin.known_keys"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_known_keys(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KNOWN_KEYS, None)
+
+
 def register_signing_key(session: Session, key: SigningKey) -> None:
+    """Record the public half of a key that signs (once per transaction, not per event)."""
+    known: set[str] = session.info.setdefault(_KNOWN_KEYS, set())
+    if key.key_id_hex in known:
+        return
+    known.add(key.key_id_hex)
     if session.get(SigningKeyRecord, key.key_id_hex) is None:
         session.add(
             SigningKeyRecord(key_id=key.key_id_hex, name=key.name, public_key=key.public_key_bytes)
