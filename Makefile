@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TEMOIN_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test lint bench setup clean
+.PHONY: run test lint bench bench-custody setup clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+bench-custody: $(STAMP)
+	$(BIN)/python -m bench.custody
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
