@@ -24,9 +24,12 @@ def _whoosh_system_random(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def postgres_url() -> str:
     """The PostgreSQL server of the tests, or a skip (a failure in CI) if there is none."""
-    url = os.environ.get("TEMOIN_TEST_DATABASE_URL")
+    url = os.environ.get("TEMOIN_TEST_POSTGRES_URL") or os.environ.get("TEMOIN_TEST_DATABASE_URL")
     if not url:
-        skip_or_fail("PostgreSQL backend: set TEMOIN_TEST_DATABASE_URL to run it")
+        skip_or_fail(
+            "PostgreSQL backend: set TEMOIN_TEST_POSTGRES_URL "
+            "(or TEMOIN_TEST_DATABASE_URL) to run it"
+        )
     assert url is not None
     return url
 
