@@ -38,6 +38,12 @@ class Unauthorized(ArchiveError):
     status = 401
 
 
+class Forbidden(ArchiveError):
+    """Authenticated, but the caller's role does not allow the action."""
+
+    status = 403
+
+
 class IntegrityFailure(ArchiveError):
     """Stored evidence no longer matches what was recorded."""
 

@@ -15,6 +15,7 @@ from archive.config import Settings
 from archive.errors import ArchiveError
 from archive.services.indexing import process_outbox
 from archive.services.runtime import Archive, secret_key
+from archive.web.access import enforce_route_rule
 from archive.web.context import close_sessions
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     arc = Archive(settings)
     app.extensions["temoin"] = arc
     app.teardown_appcontext(close_sessions)
+    app.before_request(enforce_route_rule)
 
     api = TemoinApi(app)
     from archive.web.api import BLUEPRINTS

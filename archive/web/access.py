@@ -1,0 +1,108 @@
+"""Every route names its action in `archive.services.access`; this enforces it.
+
+`ROUTE_RULES` maps each endpoint and method to one action. The check runs before the
+view (and so before input validation): an anonymous caller learns nothing about a
+protected route's input. An endpoint without a rule is refused, and
+`tests/functional/test_access_matrix.py` fails on it, so no new route is left open.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import request
+
+from archive.errors import Forbidden, NotFound, Unauthorized
+from archive.services.access import ACTIONS, PUBLIC, allowed
+from archive.web.auth import current_token
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """A route's action; `anonymous` routes also serve the public (a narrower view)."""
+
+    action: str
+    anonymous: bool = False
+
+
+OPEN = Rule(action=PUBLIC)
+
+
+def _needs(action: str) -> Rule:
+    return Rule(action=action)
+
+
+def _public_or(action: str) -> Rule:
+    """Anonymous callers get the public view; a token must allow `action` for the full one."""
+    return Rule(action=action, anonymous=True)
+
+
+ROUTE_RULES: dict[str, dict[str, Rule]] = {
+    # the public site, its assets and the API description
+    "static": {"GET": OPEN},
+    "pages.static": {"GET": OPEN},
+    "pages.home": {"GET": OPEN},
+    "pages.search_page": {"GET": OPEN},
+    "pages.record": {"GET": OPEN},
+    "api-docs.openapi_json": {"GET": OPEN},
+    # the custody log: hashes, proofs and verifier keys only
+    "log.LatestCheckpoint": {"GET": OPEN},
+    "log.CheckpointAtSize": {"GET": OPEN},
+    "log.Inclusion": {"GET": OPEN},
+    "log.Consistency": {"GET": OPEN},
+    "log.Keys": {"GET": OPEN},
+    # cases and protected persons
+    "cases.Cases": {"GET": OPEN, "POST": _needs("case.create")},
+    "cases.CaseDetail": {"GET": OPEN},
+    "cases.Persons": {"GET": _needs("person.list"), "POST": _needs("person.register")},
+    "cases.PersonAliases": {"PATCH": _needs("person.alias")},
+    "cases.PersonReveal": {"POST": _needs("person.reveal")},
+    "cases.Testimonies": {"POST": _needs("item.ingest")},
+    "cases.Excerpts": {"POST": _needs("item.ingest")},
+    "cases.Exhibits": {"POST": _needs("item.ingest")},
+    "cases.CaseItems": {"GET": _public_or("item.read_original")},
+    # items
+    "items.ItemDetail": {"GET": _public_or("item.read_original")},
+    "items.ItemCustody": {"GET": _needs("item.custody")},
+    "items.ItemBundle": {"GET": _needs("item.bundle")},
+    "items.ItemPublicBundle": {"GET": OPEN},
+    "items.ItemPublish": {"POST": _needs("item.publish")},
+    "items.ItemRedaction": {"GET": _needs("redaction.read"), "POST": _needs("redaction.review")},
+    "items.ItemSimilar": {"GET": _needs("item.similar")},
+    # search: the public index anonymously, the restricted one with a token
+    "search.Search": {"GET": _public_or("search.restricted")},
+}
+
+_unknown = {r.action for m in ROUTE_RULES.values() for r in m.values()} - ACTIONS
+if _unknown:  # a typo in an action must fail at import, not open or close a route silently
+    raise RuntimeError(f"route rules name unknown actions: {sorted(_unknown)}")
+
+
+def rule_for(endpoint: str, method: str) -> Rule | None:
+    if method == "OPTIONS":
+        return OPEN
+    methods = ROUTE_RULES.get(endpoint, {})
+    return methods.get("GET" if method == "HEAD" else method)
+
+
+def enforce_route_rule() -> None:
+    """`before_request`: refuse what the caller's role does not allow."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return  # no route matched: the router answers 404 or 405
+    rule = rule_for(endpoint, request.method)
+    if rule is None:
+        log.error("no access rule for %s %s: refused", request.method, endpoint)
+        raise NotFound("not found")
+    if rule.action == PUBLIC:
+        return
+    token = current_token()  # a bad token is refused here, even on a public view
+    if token is None:
+        if rule.anonymous:
+            return
+        raise Unauthorized("this route needs a bearer token (Authorization: Bearer <token>)")
+    if not allowed(token.role, rule.action):
+        raise Forbidden(f"the {token.role} role does not allow {rule.action}")
