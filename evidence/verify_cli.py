@@ -22,6 +22,8 @@ from typing import NoReturn, TextIO
 
 from evidence.bundle import Bundle, VerificationReport, parse_bundle, verify_bundle
 from evidence.errors import KeyFormatError, VerificationError
+from evidence.public_bundle import FORMAT as PUBLIC_FORMAT
+from evidence.public_bundle import parse_public_bundle, verify_public_bundle
 from evidence.signing import VerifierKey
 
 __all__ = ["main"]
@@ -172,9 +174,71 @@ def _report(report: VerificationReport, out: TextIO) -> None:
     print(verdict, file=out)
 
 
+def _public(data: bytes, trusted: list[VerifierKey] | None, as_json: bool, out: TextIO) -> int:
+    """A public record's bundle: its text, proven against the sealed commitment."""
+    try:
+        bundle = parse_public_bundle(data)
+        report = verify_public_bundle(bundle, trusted_keys=trusted)
+    except VerificationError as exc:
+        if as_json:
+            json.dump({"verdict": "failed", "error": str(exc)}, out, ensure_ascii=False)
+            out.write("\n")
+        else:
+            print(f"FAILED: {_clean(str(exc))}", file=out)
+        return EXIT_FAILED
+    if as_json:
+        json.dump(
+            {
+                "verdict": "verified",
+                "item": report.item.to_json_object(),
+                "withheld": list(report.withheld),
+                "checks": [{"name": c.name, "detail": c.detail} for c in report.checks],
+                "warnings": list(report.warnings),
+            },
+            out,
+            ensure_ascii=False,
+            indent=2,
+        )
+        out.write("\n")
+        return EXIT_VERIFIED
+    print("Témoin public record (temoin-public-bundle/v1)", file=out)
+    print(f"  Record:  {_clean(report.item.id)} — {_clean(report.item.title)}", file=out)
+    print(
+        f"  Case:    {_clean(report.item.case)}, "
+        f"{_clean(report.item.kind)}, {_clean(report.item.language)}",
+        file=out,
+    )
+    print(file=out)
+    for check in report.checks:
+        print(f"✓ {check.name}: {_clean(check.detail)}", file=out)
+    for warning in report.warnings:
+        print(f"! WARNING: {warning}", file=out)
+    print(file=out)
+    print(
+        f"VERIFIED: the public text of record {_clean(report.item.id)} is an authentic part of "
+        f"the original sealed in log {_clean(report.checkpoint.origin)} "
+        f"at size {report.checkpoint.size}"
+        + ("" if report.log_key_pinned else " (log key NOT pinned: see the warning above)"),
+        file=out,
+    )
+    return EXIT_VERIFIED
+
+
+def _format_of(data: bytes) -> object:
+    try:
+        root = json.loads(data)
+    except (ValueError, RecursionError):
+        return None  # the full-bundle parser says what is wrong
+    return root.get("format") if isinstance(root, dict) else None
+
+
 def _run(argv: Sequence[str] | None, out: TextIO) -> int:
     args = _parser().parse_args(argv)
     data = _read(args.bundle, "bundle")
+    if _format_of(data) == PUBLIC_FORMAT:
+        if args.file is not None or args.since is not None:
+            raise _UsageError("--file and --since apply to full bundles, not to a public record")
+        return _public(data, _keys(args.key) if args.key else None, args.json, out)
     exhibit = None
     if args.file is not None:
         exhibit = Path(args.file)

@@ -14,8 +14,9 @@ from archive.errors import NotFound
 from archive.models import Checkpoint, Item, SigningKeyRecord
 from archive.services import log as log_service
 from archive.services.custody import append_event, events_of
-from archive.services.items import get_item
+from archive.services.items import get_item, get_public_item
 from archive.services.runtime import Archive
+from archive.services.sealing import disclosure_of
 from evidence import merkle
 from evidence.bundle import (
     Bundle,
@@ -27,6 +28,7 @@ from evidence.bundle import (
     sign_item,
 )
 from evidence.digest import Digest
+from evidence.public_bundle import PublicBundle, PublicItem, build_public_bundle
 from evidence.signing import VerifierKey
 
 
@@ -106,6 +108,60 @@ def export_bundle(
             inclusion=inclusion,
             consistency=consistency,
         )
+
+
+def export_public_bundle(arc: Archive, session: Session, uid: str) -> PublicBundle:
+    """A published text record's public bundle: redacted text, disclosure proof, and the
+    `sealed` and `published` events, which withhold the original's digest, proven in the log.
+
+    Reading it is public; nothing in it lets anyone recover a withheld word."""
+    item = get_public_item(session, uid)
+    if not item.is_text:
+        raise NotFound(
+            "public bundles cover testimonies and excerpts; an exhibit is verified by its file"
+        )
+    events = events_of(session, item)
+    sealed = next(e for e in events if e.type == "sealed")
+    published = [e for e in events if e.type == "published"][-1]
+    checkpoint = session.scalar(
+        select(Checkpoint)
+        .where(Checkpoint.size > published.log_index)
+        .order_by(Checkpoint.size.desc())
+        .limit(1)
+    )
+    if checkpoint is None:
+        raise NotFound("no checkpoint covers this record yet")
+    get_node = log_service.node_reader(session)
+    chosen = [sealed, published]
+    keys = _verifier_keys(session, {e.key_id for e in chosen} | {checkpoint.key_id})
+    return build_public_bundle(
+        item=PublicItem(
+            id=item.uid,
+            case=item.case.slug,
+            kind=item.kind,
+            title=item.public_title or "",
+            language=item.language,
+        ),
+        public_text=item.public_text or "",
+        disclosure=disclosure_of(arc, item),
+        events=[
+            BundleEvent(
+                log_index=e.log_index, canonical=e.canonical, key_id=e.key_id, signature=e.signature
+            )
+            for e in chosen
+        ],
+        keys=keys,
+        checkpoint_note=checkpoint.note,
+        inclusion=[
+            InclusionProof(
+                log_index=e.log_index,
+                hashes=tuple(
+                    merkle.inclusion_proof_from_nodes(e.log_index, checkpoint.size, get_node)
+                ),
+            )
+            for e in chosen
+        ],
+    )
 
 
 def _verifier_keys(session: Session, key_ids: set[str]) -> list[VerifierKey]:

@@ -209,6 +209,8 @@ def record_publication(arc: Archive, session: Session, item: Item, *, actor: str
     details: dict[str, Any] = {
         "public_text_digest": public_text_digest(item),
         "public_title": item.public_title,
+        "kind": item.kind,
+        "language": item.language,
     }
     if item.is_text:
         details["commitment_root"] = commitment_json(item)["root"]

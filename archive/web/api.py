@@ -37,7 +37,7 @@ from archive.schemas import (
 from archive.services import cases as case_service
 from archive.services import items as item_service
 from archive.services.custody import append_event, events_of
-from archive.services.export import export_bundle
+from archive.services.export import export_bundle, export_public_bundle
 from archive.services.redacting import ManualSpan, redaction_view, review_redaction
 from archive.services.search import Filters, similar
 from archive.services.search import search as run_search
@@ -407,6 +407,26 @@ class ItemRedaction(MethodView):
             item = item_service.get_item(session, uid)
             review_redaction(arc, session, item, actor=actor_name(token), add=add, remove=remove)
             return redaction_view(arc, session, item)
+
+
+@items_blp.route("/<uid>/public-bundle")
+class ItemPublicBundle(MethodView):
+    @items_blp.doc(
+        responses={
+            "200": {
+                "description": "temoin-public-bundle/v1 (docs/public-bundle.md)",
+                "content": {"application/json": {}},
+            }
+        }
+    )
+    def get(self, uid: str) -> Response:
+        """A published record's public bundle: its redacted text, a disclosure proof against the
+        sealed commitment, and the signed events, proven in the log. Reveals no hidden word."""
+        bundle = export_public_bundle(archive(), read_session(), uid)
+        response = Response(bundle.to_json(), mimetype="application/json")
+        response.headers["Content-Disposition"] = f'attachment; filename="{uid}.public-bundle.json"'
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return response
 
 
 # ---- search -------------------------------------------------------------------------
