@@ -274,8 +274,41 @@ class OutboxEntry(Base):
     done_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
 
+USER_ROLES = ("admin", "investigator", "legal")
+
+
+class User(Base):
+    """Someone who signs in: a role (archive.services.access) and grants on cases."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column()
+
+    grants: Mapped[list[CaseGrant]] = relationship(back_populates="user", order_by="CaseGrant.id")
+
+
+class CaseGrant(Base):
+    """A user's access to one case: without it, the case's content does not exist for them."""
+
+    __tablename__ = "case_grants"
+    __table_args__ = (UniqueConstraint("user_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="grants")
+    case: Mapped[Case] = relationship()
+
+
 class ApiToken(Base):
-    """A bearer token, stored as its SHA-256 only."""
+    """A bearer token, stored as its SHA-256 only; it acts as its user."""
 
     __tablename__ = "api_tokens"
 
@@ -283,8 +316,12 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(120))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(20), default="admin")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+    user: Mapped[User | None] = relationship()
 
 
 class AppendOnlyViolation(RuntimeError):
@@ -305,11 +342,13 @@ __all__ = [
     "ITEM_KINDS",
     "ITEM_STATUSES",
     "PERSON_ROLES",
+    "USER_ROLES",
     "ApiToken",
     "AppendOnlyViolation",
     "Base",
     "Blob",
     "Case",
+    "CaseGrant",
     "Checkpoint",
     "CustodyEvent",
     "Item",
@@ -320,5 +359,6 @@ __all__ = [
     "Redaction",
     "RedactionDecision",
     "SigningKeyRecord",
+    "User",
     "utcnow",
 ]

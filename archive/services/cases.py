@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.errors import Conflict, InvalidInput, NotFound
-from archive.models import PERSON_ROLES, Case, ProtectedPerson, new_uid
+from archive.models import PERSON_ROLES, Case, CaseGrant, ProtectedPerson, new_uid
+from archive.services import users
 from archive.services.redaction import ProtectedName, fold
 from archive.services.runtime import Archive
 from archive.services.vault import Identity, Sealed
@@ -20,8 +21,15 @@ ROLE_LABELS = {"witness": "Witness", "victim": "Victim", "source": "Source"}
 
 
 def create_case(
-    session: Session, *, slug: str, title: str, summary: str = "", place: str | None = None
+    session: Session,
+    *,
+    slug: str,
+    title: str,
+    summary: str = "",
+    place: str | None = None,
+    creator_id: int | None = None,
 ) -> Case:
+    """Create a case, granted to its creator (or, made at the console, to every admin)."""
     if not SLUG.match(slug):
         raise InvalidInput(
             "a case slug is 3-80 characters of lowercase letters, digits and hyphens",
@@ -32,6 +40,11 @@ def create_case(
     case = Case(slug=slug, title=title.strip(), summary=summary.strip(), place=place)
     session.add(case)
     session.flush()
+    if creator_id is None:
+        users.grant_to_admins(session, case)
+    else:
+        session.add(CaseGrant(user_id=creator_id, case_id=case.id))
+        session.flush()
     return case
 
 

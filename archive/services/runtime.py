@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from archive.config import Settings
 from archive.db import Database, migrate
-from archive.models import ApiToken, SigningKeyRecord
+from archive.models import ApiToken, SigningKeyRecord, User
 from archive.services.blobs import BlobStore
 from archive.services.vault import Vault
 from evidence.signing import SigningKey, read_key_file, write_key_file
@@ -165,9 +165,18 @@ def init_archive(settings: Settings) -> InitReport:
                 session.scalar(select(ApiToken).where(ApiToken.revoked_at.is_(None)).limit(1))
                 is None
             ):
+                # The first administrator; the bootstrap token is theirs.
+                admin = User(name="admin", role="admin")
+                session.add(admin)
+                session.flush()
                 token = "tmn_" + secrets.token_urlsafe(32)
                 session.add(
-                    ApiToken(name="bootstrap admin", token_hash=token_hash(token), role="admin")
+                    ApiToken(
+                        name="bootstrap admin",
+                        token_hash=token_hash(token),
+                        role="admin",
+                        user_id=admin.id,
+                    )
                 )
                 _write_private(token_file, token + "\n")
         if token is None and token_file.exists():

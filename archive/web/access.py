@@ -12,10 +12,14 @@ import logging
 from dataclasses import dataclass
 
 from flask import request
+from sqlalchemy import select
 
 from archive.errors import Forbidden, NotFound, Unauthorized
+from archive.models import ApiToken, Case, CaseGrant, Item
 from archive.services.access import ACTIONS, PUBLIC, allowed
+from archive.services.users import has_grant
 from archive.web.auth import current_token
+from archive.web.context import read_session
 
 log = logging.getLogger(__name__)
 
@@ -104,5 +108,40 @@ def enforce_route_rule() -> None:
         if rule.anonymous:
             return
         raise Unauthorized("this route needs a bearer token (Authorization: Bearer <token>)")
-    if not allowed(token.role, rule.action):
-        raise Forbidden(f"the {token.role} role does not allow {rule.action}")
+    role = token.user.role if token.user is not None else token.role
+    if not allowed(role, rule.action):
+        raise Forbidden(f"the {role} role does not allow {rule.action}")
+    _check_grant(token, endpoint)
+
+
+def _check_grant(token: ApiToken, endpoint: str) -> None:
+    """Content of a case the caller holds no grant on does not exist for them: 404."""
+    args = request.view_args or {}
+    session = read_session()
+    case_id: int | None = None
+    if endpoint.startswith("cases.") and "slug" in args:
+        case_id = session.scalar(select(Case.id).where(Case.slug == args["slug"]))
+    elif endpoint.startswith("items.") and "uid" in args:
+        case_id = session.scalar(select(Item.case_id).where(Item.uid == args["uid"]))
+    elif endpoint == "search.Search" and request.args.get("scope") != "public":
+        wanted = request.args.get("case")
+        if wanted:
+            case_id = session.scalar(select(Case.id).where(Case.slug == wanted))
+        elif not granted_everywhere(token):
+            raise NotFound("a restricted search needs a case you hold a grant on (case=...)")
+        else:
+            return
+    else:
+        return
+    if case_id is None or token.user_id is None or not has_grant(session, token.user_id, case_id):
+        raise NotFound("not found")
+
+
+def granted_everywhere(token: ApiToken) -> bool:
+    """Does the caller hold a grant on every case (so an unfiltered search leaks nothing)?"""
+    if token.user_id is None:
+        return False
+    session = read_session()
+    every = set(session.scalars(select(Case.id).where(~Case.slug.startswith("_", autoescape=True))))
+    mine = set(session.scalars(select(CaseGrant.case_id).where(CaseGrant.user_id == token.user_id)))
+    return every <= mine

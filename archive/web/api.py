@@ -42,6 +42,7 @@ from archive.services.redacting import ManualSpan, redaction_view, review_redact
 from archive.services.search import Filters, similar
 from archive.services.search import search as run_search
 from archive.services.vault import Identity
+from archive.web.access import granted_everywhere
 from archive.web.auth import actor_name, current_token, request_info, require_token, token_required
 from archive.web.context import archive, read_session, writing
 from archive.web.log_api import log_blp
@@ -74,10 +75,10 @@ class Cases(MethodView):
     @cases_blp.response(201, CaseSchema)
     @cases_blp.doc(security=BEARER)
     def post(self, data: dict[str, Any]) -> Any:
-        """Create a case."""
-        require_token()
+        """Create a case; its creator is granted it."""
+        token = require_token()
         with writing() as session:
-            return case_service.create_case(session, **data)
+            return case_service.create_case(session, creator_id=token.user_id, **data)
 
 
 @cases_blp.route("/<slug>")
@@ -482,9 +483,11 @@ class ItemSimilar(MethodView):
     @items_blp.doc(security=BEARER)
     def get(self, args: dict[str, Any], uid: str) -> Any:
         """Items that share this one's key words (restricted index), to find corroboration."""
-        require_token()
+        token = require_token()
         item = item_service.get_item(read_session(), uid)
-        return similar(archive(), item.uid, limit=args["limit"], case=None)
+        # Across cases only for a caller granted every case; else within the item's own.
+        scope = None if granted_everywhere(token) else item.case.slug
+        return similar(archive(), item.uid, limit=args["limit"], case=scope)
 
 
 BLUEPRINTS = (cases_blp, items_blp, search_blp, log_blp)

@@ -30,13 +30,26 @@ def current_token() -> ApiToken | None:
         found = read_session().scalar(
             select(ApiToken).where(ApiToken.token_hash == token_hash(value.strip()))
         )
-        if found is not None and found.revoked_at is None:
+        if found is not None and _usable(found):
             token = found
         else:
             g.temoin_token = None
             raise Unauthorized("the bearer token is not valid")
     g.temoin_token = token
     return token
+
+
+def _usable(token: ApiToken) -> bool:
+    """Not revoked, not expired, and its user (if any) not disabled."""
+    if token.revoked_at is not None:
+        return False
+    if token.expires_at is not None:
+        expires = token.expires_at
+        if expires.tzinfo is None:  # SQLite returns naive datetimes
+            expires = expires.replace(tzinfo=dt.UTC)
+        if expires <= dt.datetime.now(dt.UTC):
+            return False
+    return token.user is None or token.user.disabled_at is None
 
 
 def require_token() -> ApiToken:
@@ -47,6 +60,8 @@ def require_token() -> ApiToken:
 
 
 def actor_name(token: ApiToken) -> str:
+    if token.user is not None:
+        return f"user:{token.user.name} (token:{token.name})"
     return f"token:{token.name}"
 
 

@@ -8,15 +8,14 @@ answer as `archive.services.access.PERMISSIONS` says.
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from archive.models import ApiToken
+from archive.services import cases, users
 from archive.services.access import PERMISSIONS, PUBLIC, ROLES, allowed
-from archive.services.runtime import Archive, token_hash
+from archive.services.runtime import Archive
 from archive.web.access import ROUTE_RULES, rule_for
 from tests.functional.test_api import make_case, make_testimony, make_witness
 
@@ -53,10 +52,15 @@ def test_legal_reads_but_edits_nothing() -> None:
     assert not allowed(None, "item.read_original")
 
 
-def token_for(arc: Archive, role: str) -> dict[str, str]:
-    token = secrets.token_urlsafe(32)
+def token_for(
+    arc: Archive, role: str, *, granted: tuple[str, ...] = ("case-one",), name: str = ""
+) -> dict[str, str]:
+    """A user of this role, granted these cases, and a bearer token of theirs."""
     with arc.db.writer_session() as session:
-        session.add(ApiToken(name=f"matrix {role}", token_hash=token_hash(token), role=role))
+        user = users.add_user(session, name=name or f"matrix {role}", role=role)
+        for slug in granted:
+            users.grant(session, user, cases.get_case(session, slug))
+        token = users.issue_token(session, user, name="matrix")
         session.commit()
     return {"Authorization": f"Bearer {token}"}
 
@@ -81,9 +85,7 @@ def concrete(url: str, world: dict[str, str], endpoint: str) -> str:
     return re.sub(r"<(?:(\w+):)?(\w+)>", value, url)
 
 
-def test_matrix_of_routes_and_roles(
-    app: Flask, client: FlaskClient, world: dict[str, str]
-) -> None:
+def test_matrix_of_routes_and_roles(app: Flask, client: FlaskClient, world: dict[str, str]) -> None:
     arc: Archive = app.extensions["temoin"]
     callers: dict[str | None, dict[str, str]] = {None: {}}
     for role in ROLES:
@@ -108,3 +110,55 @@ def test_matrix_of_routes_and_roles(
                 assert status == 403, where
             checked += 1
     assert checked >= 4 * 25
+
+
+def test_another_case_does_not_exist_for_an_investigator(
+    app: Flask, client: FlaskClient, auth: dict[str, str], world: dict[str, str]
+) -> None:
+    """Granted case-one only: case-two's items and content answer 404, never 403."""
+    make_case(client, auth, slug="case-two")
+    person = make_witness(client, auth, slug="case-two")
+    other = make_testimony(client, auth, person["id"], slug="case-two")["id"]
+    arc: Archive = app.extensions["temoin"]
+    for role in ("investigator", "legal"):
+        headers = token_for(arc, role)
+        for path in (
+            f"/api/v1/items/{other}",
+            f"/api/v1/items/{other}/custody",
+            f"/api/v1/items/{other}/bundle",
+            f"/api/v1/items/{other}/redaction",
+            f"/api/v1/items/{other}/similar",
+            "/api/v1/cases/case-two/persons",
+            "/api/v1/cases/case-two/items",
+            "/api/v1/search?q=soldiers&case=case-two",
+            "/api/v1/search?q=soldiers",
+        ):
+            assert client.get(path, headers=headers).status_code == 404, (role, path)
+        own = world["uid"]
+        assert client.get(f"/api/v1/items/{own}", headers=headers).status_code == 200
+        assert client.get(f"/api/v1/items/{own}/bundle", headers=headers).status_code == 200
+        hits = client.get("/api/v1/search?q=soldiers&case=case-one", headers=headers)
+        assert hits.status_code == 200
+        assert {h["case"] for h in hits.json["hits"]} <= {"case-one"}
+    investigator = token_for(arc, "investigator", granted=(), name="nobody")
+    assert (
+        client.post("/api/v1/cases/case-two/testimonies", json={}, headers=investigator).status_code
+        == 404
+    )
+
+
+def test_legal_reads_and_exports_but_cannot_edit(
+    app: Flask, client: FlaskClient, world: dict[str, str]
+) -> None:
+    headers = token_for(app.extensions["temoin"], "legal")
+    uid = world["uid"]
+    assert client.get(f"/api/v1/items/{uid}", headers=headers).status_code == 200
+    assert client.get(f"/api/v1/items/{uid}/bundle", headers=headers).status_code == 200
+    assert client.get(f"/api/v1/items/{uid}/custody", headers=headers).status_code == 200
+    assert client.post(f"/api/v1/items/{uid}/publish", headers=headers).status_code == 403
+    assert (
+        client.post(f"/api/v1/items/{uid}/redaction", json={}, headers=headers).status_code == 403
+    )
+    events = client.get(f"/api/v1/items/{uid}/custody", headers=headers).json
+    actors = [e["event"]["actor"] for e in events if e["event"]["type"] in ("accessed", "exported")]
+    assert "user:matrix legal (token:matrix)" in actors
