@@ -378,3 +378,122 @@ def keys_public_pem(ctx: click.Context) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# ---- users and grants -------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Users, their roles and their grants on cases."""
+
+
+def _user_errors(action: Any) -> Any:
+    from archive.errors import ArchiveError
+
+    try:
+        return action()
+    except ArchiveError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "investigator", "legal"]))
+@click.option("--password", is_flag=True, help="Prompt for a web login password.")
+@click.option("--token/--no-token", default=True, show_default=True, help="Print an API token.")
+@click.pass_context
+def users_add(ctx: click.Context, name: str, role: str, password: bool, token: bool) -> None:
+    """Add a user; prints a bearer token for them once (it is stored hashed)."""
+    from archive.services import users as user_service
+
+    secret = (
+        click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    )
+    arc = _archive(ctx)
+    try:
+        with arc.unit_of_work() as session:
+            user = _user_errors(
+                lambda: user_service.add_user(session, name=name, role=role, password=secret)
+            )
+            issued = user_service.issue_token(session, user, name="cli") if token else None
+    finally:
+        arc.close()
+    click.echo(f"Added {role} {name!r}.")
+    if issued:
+        click.echo(f"API token: {issued}  (shown once)")
+
+
+@users.command("grant")
+@click.argument("name")
+@click.argument("case")
+@click.pass_context
+def users_grant(ctx: click.Context, name: str, case: str) -> None:
+    """Grant a user access to a case."""
+    from archive.services import cases as case_service
+    from archive.services import users as user_service
+
+    arc = _archive(ctx)
+    try:
+        with arc.unit_of_work() as session:
+            user = _user_errors(lambda: user_service.get_user(session, name))
+            found = _user_errors(lambda: case_service.get_case(session, case))
+            user_service.grant(session, user, found)
+    finally:
+        arc.close()
+    click.echo(f"Granted {name!r} on {case!r}.")
+
+
+@users.command("revoke")
+@click.argument("name")
+@click.argument("case")
+@click.pass_context
+def users_revoke(ctx: click.Context, name: str, case: str) -> None:
+    """Take a user's grant on a case away."""
+    from archive.services import cases as case_service
+    from archive.services import users as user_service
+
+    arc = _archive(ctx)
+    try:
+        with arc.unit_of_work() as session:
+            user = _user_errors(lambda: user_service.get_user(session, name))
+            found = _user_errors(lambda: case_service.get_case(session, case))
+            user_service.revoke(session, user, found)
+    finally:
+        arc.close()
+    click.echo(f"Revoked {name!r} on {case!r}.")
+
+
+@users.command("disable")
+@click.argument("name")
+@click.pass_context
+def users_disable(ctx: click.Context, name: str) -> None:
+    """Disable a user and revoke all their tokens."""
+    from archive.services import users as user_service
+
+    arc = _archive(ctx)
+    try:
+        with arc.unit_of_work() as session:
+            user_service.disable_user(
+                session, _user_errors(lambda: user_service.get_user(session, name))
+            )
+    finally:
+        arc.close()
+    click.echo(f"Disabled {name!r}; their tokens are revoked.")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List users, roles, state and granted cases."""
+    from archive.services import users as user_service
+
+    arc = _archive(ctx)
+    try:
+        with arc.db.sessions() as session:
+            for user in user_service.list_users(session):
+                state = "disabled" if user.disabled_at else "active"
+                granted = ",".join(sorted(g.case.slug for g in user.grants)) or "-"
+                click.echo(f"{user.name}\t{user.role}\t{state}\t{granted}")
+    finally:
+        arc.close()
