@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
@@ -228,6 +228,24 @@ def to_whoosh(plan: Plan) -> wq.Query:
     raise TypeError(f"not a query plan: {plan!r}")  # pragma: no cover
 
 
+READ_ATTEMPTS = 25
+_T = TypeVar("_T")
+
+
+def _retrying(read: Callable[[], _T]) -> _T:
+    """Run a read that lists the index's files, then opens them. A writer in another
+    process may commit in between and delete a generation the read had just listed
+    (Whoosh keeps no reader locks); the next attempt lists the new one."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return read()
+        except FileNotFoundError:
+            if attempt == READ_ATTEMPTS - 1:
+                raise
+            time.sleep(0.005 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 class WhooshIndex:
     """A Whoosh index in ``path``, created with the current schema if absent.
 
@@ -256,7 +274,7 @@ class WhooshIndex:
                 if not whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME):
                     whoosh_index.create_in(str(self.path), schema, indexname=INDEX_NAME)
         self.index = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
-        if sorted(self.index.schema.names()) != sorted(schema.names()):
+        if sorted(_retrying(lambda: self.index.schema.names())) != sorted(schema.names()):
             if not recreate:
                 raise SearchError(
                     f"the index in {self.path} was built with another schema: "
@@ -298,6 +316,9 @@ class WhooshIndex:
             return self.index.writer(timeout=self.lock_timeout, delay=LOCK_POLL)
         except whoosh_index.LockError as exc:
             raise IndexBusy(self._busy_message()) from exc
+
+    def _open_searcher(self) -> Any:
+        return _retrying(lambda: self.index.searcher(weighting=BM25F()))
 
     def _check_open(self) -> None:
         if self._closed:
@@ -356,7 +377,7 @@ class WhooshIndex:
             tags=tags,
         )
         start = (page - 1) * page_size
-        with self.index.searcher(weighting=BM25F()) as searcher:
+        with self._open_searcher() as searcher:
             plan = plan_query(query, lambda words: _names_only(searcher, words))
             leaves = positive_leaves(plan)
             options: dict[str, Any] = {}
@@ -407,7 +428,7 @@ class WhooshIndex:
     ) -> list[SearchHit]:
         self._check_open()
         check_limit(limit)
-        with self.index.searcher(weighting=BM25F()) as searcher:
+        with self._open_searcher() as searcher:
             stored = searcher.document(doc_id=doc_id)
             if stored is None:
                 return []
@@ -436,7 +457,7 @@ class WhooshIndex:
 
     def doc_count(self) -> int:
         self._check_open()
-        return int(self.index.doc_count())
+        return int(_retrying(self.index.doc_count))
 
     def clear(self) -> None:
         """Remove every document; their segment files are deleted, not just marked."""
