@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from archive.models import CustodyEvent, Item, utcnow
 from archive.services.log import append_leaf
 from archive.services.runtime import Archive, register_signing_key
-from evidence.custody import event_bytes, event_digest, make_event, sign_event
+from evidence.custody import event_bytes, make_event
+from evidence.digest import Digest
 from evidence.signing import SigningKey
 
 
@@ -49,7 +50,7 @@ def append_event(
     )
     key = key or arc.signing_key
     register_signing_key(session, key)
-    signed = sign_event(event, key)
+    # One canonical form, signed, hashed and logged as the same bytes.
     canonical = event_bytes(event)
     row = CustodyEvent(
         item_id=item.id,
@@ -59,9 +60,9 @@ def append_event(
         at=at,
         actor=actor,
         canonical=canonical,
-        event_hash=str(event_digest(event)),
-        key_id=signed.key_id,
-        signature=signed.signature,
+        event_hash=str(Digest.sha256(canonical)),
+        key_id=key.key_id_hex,
+        signature=key.sign(canonical),
     )
     session.add(row)
     session.flush()
