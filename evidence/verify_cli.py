@@ -8,6 +8,11 @@ Exit status: 0 when every check holds, 1 when one fails (the report names the fi
 failure; a bundle that cannot be parsed counts as failed, since that is what tampering
 looks like), 2 when the command cannot run (bad usage, a file that cannot be read,
 a malformed ``--key`` or ``--since``). Never prints a Python traceback.
+
+Both formats are read, told apart by their ``format`` member: a full bundle
+(``temoin-bundle/v1``, :mod:`evidence.bundle`) and a public record
+(``temoin-public-bundle/v1``, :mod:`evidence.public_bundle`), for which ``--file`` and
+``--since`` do not apply (it carries neither the original's digest nor consistency proofs).
 """
 
 from __future__ import annotations
@@ -20,10 +25,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from evidence.bundle import Bundle, VerificationReport, parse_bundle, verify_bundle
+from evidence.bundle import (
+    Bundle,
+    TimelineEntry,
+    VerificationReport,
+    parse_bundle,
+    verify_bundle,
+)
 from evidence.errors import KeyFormatError, VerificationError
 from evidence.public_bundle import FORMAT as PUBLIC_FORMAT
-from evidence.public_bundle import parse_public_bundle, verify_public_bundle
+from evidence.public_bundle import (
+    PublicBundle,
+    PublicItem,
+    PublicReport,
+    parse_public_bundle,
+    verify_public_bundle,
+)
 from evidence.signing import VerifierKey
 
 __all__ = ["main"]
@@ -138,16 +155,19 @@ def _summary(details: dict[str, object]) -> str:
     return shown if len(shown) <= 100 else shown[:99] + "…"
 
 
-def _report(report: VerificationReport, out: TextIO) -> None:
+def _checks(report: VerificationReport | PublicReport, out: TextIO) -> None:
     for check in report.checks:
         print(f"✓ {check.name}: {_clean(check.detail)}", file=out)
     for item in report.not_checked:
-        print(f"– NOT CHECKED: {item}", file=out)
+        print(f"– NOT CHECKED: {_clean(item)}", file=out)
     for warning in report.warnings:
         print(f"! WARNING: {warning}", file=out)
     print(file=out)
-    print("Custody timeline (who held the item when, and which key signed what)", file=out)
-    for entry in report.timeline:
+
+
+def _timeline(timeline: Sequence[TimelineEntry], title: str, out: TextIO) -> None:
+    print(title, file=out)
+    for entry in timeline:
         when = entry.at.replace("T", " ").replace("Z", " UTC")
         pinned = "pinned key" if entry.key_pinned else "key from the bundle"
         print(
@@ -162,6 +182,13 @@ def _report(report: VerificationReport, out: TextIO) -> None:
         if entry.details:
             print(f"       details: {_clean(_summary(entry.details))}", file=out)
     print(file=out)
+
+
+def _report(report: VerificationReport, out: TextIO) -> None:
+    _checks(report, out)
+    _timeline(
+        report.timeline, "Custody timeline (who held the item when, and which key signed what)", out
+    )
     checkpoint = report.checkpoint
     verdict = (
         f"VERIFIED: item {_clean(report.item.id)} and its {len(report.timeline)} custody "
@@ -174,53 +201,52 @@ def _report(report: VerificationReport, out: TextIO) -> None:
     print(verdict, file=out)
 
 
-def _public(data: bytes, trusted: list[VerifierKey] | None, as_json: bool, out: TextIO) -> int:
-    """A public record's bundle: its text, proven against the sealed commitment."""
-    try:
-        bundle = parse_public_bundle(data)
-        report = verify_public_bundle(bundle, trusted_keys=trusted)
-    except VerificationError as exc:
-        if as_json:
-            json.dump({"verdict": "failed", "error": str(exc)}, out, ensure_ascii=False)
-            out.write("\n")
-        else:
-            print(f"FAILED: {_clean(str(exc))}", file=out)
-        return EXIT_FAILED
-    if as_json:
-        json.dump(
-            {
-                "verdict": "verified",
-                "item": report.item.to_json_object(),
-                "withheld": list(report.withheld),
-                "checks": [{"name": c.name, "detail": c.detail} for c in report.checks],
-                "warnings": list(report.warnings),
-            },
-            out,
-            ensure_ascii=False,
-            indent=2,
-        )
-        out.write("\n")
-        return EXIT_VERIFIED
+def _public_header(item: PublicItem, out: TextIO) -> None:
     print("Témoin public record (temoin-public-bundle/v1)", file=out)
-    print(f"  Record:  {_clean(report.item.id)} — {_clean(report.item.title)}", file=out)
-    print(
-        f"  Case:    {_clean(report.item.case)}, "
-        f"{_clean(report.item.kind)}, {_clean(report.item.language)}",
-        file=out,
-    )
+    print(f"  Record:  {_clean(item.id)} — {_clean(item.title)}", file=out)
+    print(f"           {_clean(item.kind)}, {_clean(item.language)}", file=out)
+    print(f"  Case:    {_clean(item.case)}", file=out)
     print(file=out)
-    for check in report.checks:
-        print(f"✓ {check.name}: {_clean(check.detail)}", file=out)
-    for warning in report.warnings:
-        print(f"! WARNING: {warning}", file=out)
+
+
+def _public_report(report: PublicReport, out: TextIO) -> None:
+    _checks(report, out)
+    print("Public text (as verified; [label] marks a withheld passage)", file=out)
+    for line in report.public_text.split("\n"):
+        print(f"  | {_clean(line)}", file=out)
     print(file=out)
+    _timeline(report.timeline, "Custody events shown (the others are withheld)", out)
+    checkpoint = report.checkpoint
     print(
         f"VERIFIED: the public text of record {_clean(report.item.id)} is an authentic part of "
-        f"the original sealed in log {_clean(report.checkpoint.origin)} "
-        f"at size {report.checkpoint.size}"
+        f"the original sealed in log {_clean(checkpoint.origin)} at size {checkpoint.size}"
         + ("" if report.log_key_pinned else " (log key NOT pinned: see the warning above)"),
         file=out,
     )
+    print(f"          {_clean(report.statement)}.", file=out)
+
+
+def _public(data: bytes, trusted: list[VerifierKey] | None, as_json: bool, out: TextIO) -> int:
+    """A public record's bundle: its text, proven against the sealed commitment."""
+    bundle: PublicBundle | None = None
+    try:
+        bundle = parse_public_bundle(data)
+        if not as_json:
+            _public_header(bundle.item, out)
+        report = verify_public_bundle(bundle, trusted_keys=trusted)
+    except VerificationError as exc:
+        message = str(exc) if bundle is not None else f"the bundle is not a valid bundle: {exc}"
+        if as_json:
+            json.dump({"verdict": "failed", "error": message}, out, ensure_ascii=False)
+            out.write("\n")
+        else:
+            print(f"FAILED: {_clean(message)}", file=out)
+        return EXIT_FAILED
+    if as_json:
+        json.dump(report.to_json_object(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        _public_report(report, out)
     return EXIT_VERIFIED
 
 
@@ -237,7 +263,10 @@ def _run(argv: Sequence[str] | None, out: TextIO) -> int:
     data = _read(args.bundle, "bundle")
     if _format_of(data) == PUBLIC_FORMAT:
         if args.file is not None or args.since is not None:
-            raise _UsageError("--file and --since apply to full bundles, not to a public record")
+            raise _UsageError(
+                "--file and --since apply to full bundles, not to a public record: it carries "
+                "no digest of the original to compare a file with, and no consistency proofs"
+            )
         return _public(data, _keys(args.key) if args.key else None, args.json, out)
     exhibit = None
     if args.file is not None:

@@ -564,9 +564,11 @@ def test_other_malformed_proofs(french: Disclosure) -> None:
     d = disclose(text, SECRET, [(0, 4, "T"), (5, 9, "T")])
     assert [type(p) for p in d.parts] == [Hidden, Visible, Hidden]
     d2 = disclose(text, SECRET, [(0, 5, "T"), (5, 9, "U")])
+    second = d2.parts[1]
+    assert isinstance(second, Hidden)
     relabelled = dataclasses.replace(
-        d2, parts=(d2.parts[0], dataclasses.replace(d2.parts[1], label="T"))
-    )  # type: ignore[arg-type]
+        d2, parts=(d2.parts[0], dataclasses.replace(second, label="T"))
+    )
     with pytest.raises(DisclosureError, match="follows a hidden run with the same label"):
         check(relabelled, text)
     with pytest.raises(
