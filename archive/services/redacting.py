@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evidence.disclosure import snap_spans
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,7 @@ from archive.services.redaction import (
 )
 from archive.services.runtime import Archive
 from evidence.digest import Digest
+from evidence.disclosure import snap_spans
 
 MAX_LABEL = 80
 

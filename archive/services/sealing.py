@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import secrets
 
-from evidence.disclosure import Disclosure, commit, disclose
 from sqlalchemy.orm import Session
 
 from archive.errors import IntegrityFailure
@@ -19,6 +18,7 @@ from archive.services.custody import append_event
 from archive.services.originals import original_text
 from archive.services.runtime import Archive
 from archive.services.vault import Sealed
+from evidence.disclosure import Disclosure, commit, disclose
 
 SCHEME = "temoin-disclosure/v1"
 
