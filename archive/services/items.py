@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import secrets
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
@@ -166,6 +168,10 @@ def _record_intake(
         if item.collected_at
         else None,
         "place": item.place,
+        # Every later event's hash chains to this one: with 32 unguessable bytes here, the
+        # hashes a public record shows of withheld events can't be used to test a guess
+        # of the original (docs/public-bundle.md, "What a public record must not leak").
+        "nonce": base64.b64encode(secrets.token_bytes(32)).decode("ascii"),
     }
     if request_info:
         collected["request"] = request_info

@@ -168,3 +168,24 @@ def test_unpublished_and_exhibits_have_no_public_bundle(
         headers=auth,
     ).json
     assert client.get(f"/api/v1/items/{item['id']}/public-bundle").status_code == 404
+
+
+def test_every_item_chain_starts_with_an_unguessable_nonce(
+    client: FlaskClient, seeded: Archive
+) -> None:
+    """The hashes of withheld events a record shows can't be recomputed from a guess:
+    the first event of every item holds 32 random bytes that all later hashes depend on."""
+    from sqlalchemy import select
+
+    from archive.models import CustodyEvent
+
+    with seeded.db.sessions() as session:
+        firsts = session.scalars(
+            select(CustodyEvent.canonical).where(
+                CustodyEvent.seq == 0, CustodyEvent.type == "collected"
+            )
+        ).all()
+    nonces = [json.loads(canonical)["details"]["nonce"] for canonical in firsts]
+    assert len(nonces) >= 8
+    assert len(set(nonces)) == len(nonces)
+    assert all(len(base64.b64decode(n, validate=True)) == 32 for n in nonces)
