@@ -55,12 +55,84 @@ DOCUMENTED = (
         "`whoosh` (embedded) or `postgres` (tables in the PostgreSQL database, "
         "shared by every application server)",
     ),
+    (
+        "TEMOIN_SESSION_COOKIE_SECURE",
+        "auto",
+        "send the web session cookie over HTTPS only: `auto` (when TEMOIN_PUBLIC_BASE_URL "
+        "is https), `true` or `false` (plain-HTTP local use)",
+    ),
+    (
+        "TEMOIN_SESSION_LIFETIME_MINUTES",
+        "720",
+        "a web session ends this long after sign-in, however active",
+    ),
+    (
+        "TEMOIN_SESSION_IDLE_MINUTES",
+        "30",
+        "a web session ends after this long without a request",
+    ),
+    (
+        "TEMOIN_RATELIMIT_STORAGE_URI",
+        "memory://",
+        "where sign-in rate limits are counted (Flask-Limiter storage URI, e.g. "
+        "`redis://host:6379` to share them between servers)",
+    ),
+    (
+        "TEMOIN_LOGIN_IP_LIMIT",
+        "10 per minute;100 per hour",
+        "failed sign-ins allowed from one address",
+    ),
+    (
+        "TEMOIN_LOGIN_ACCOUNT_LIMIT",
+        "20 per hour",
+        "failed sign-ins allowed for one account name",
+    ),
+    (
+        "TEMOIN_LOGIN_LOCKOUT_FAILURES",
+        "5",
+        "consecutive failed sign-ins (password or code) that lock an account name",
+    ),
+    (
+        "TEMOIN_LOGIN_LOCKOUT_MINUTES",
+        "15",
+        "how long a locked account name stays locked (kept in the database)",
+    ),
+    (
+        "TEMOIN_PROXY_COUNT",
+        "0",
+        "reverse proxies in front of the archive whose X-Forwarded-For/-Proto to trust",
+    ),
 )
 
 
 def _env(environ: dict[str, str], name: str) -> str | None:
     value = environ.get(name)
     return value if value not in (None, "") else None
+
+
+def _flag(environ: dict[str, str], name: str) -> bool | None:
+    """`true`/`false` (and the usual spellings); unset or `auto`: None, decided elsewhere."""
+    value = (_env(environ, name) or "auto").strip().lower()
+    if value == "auto":
+        return None
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be auto, true or false, not {value!r}")
+
+
+def _count(environ: dict[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    value = _env(environ, name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {number}")
+    return number
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +150,15 @@ class Settings:
     log_level: str = "INFO"
     search_backend: str = "whoosh"
     index_mode: str = "async"
+    session_cookie_secure: bool | None = None
+    session_lifetime_minutes: int = 720
+    session_idle_minutes: int = 30
+    ratelimit_storage_uri: str = "memory://"
+    login_ip_limit: str = "10 per minute;100 per hour"
+    login_account_limit: str = "20 per hour"
+    login_lockout_failures: int = 5
+    login_lockout_minutes: int = 15
+    proxy_count: int = 0
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -106,6 +187,15 @@ class Settings:
             "log_level": (_env(env, "TEMOIN_LOG_LEVEL") or "INFO").upper(),
             "search_backend": (_env(env, "TEMOIN_SEARCH_BACKEND") or "whoosh").lower(),
             "index_mode": (_env(env, "TEMOIN_INDEX_MODE") or "async").lower(),
+            "session_cookie_secure": _flag(env, "TEMOIN_SESSION_COOKIE_SECURE"),
+            "session_lifetime_minutes": _count(env, "TEMOIN_SESSION_LIFETIME_MINUTES", 720),
+            "session_idle_minutes": _count(env, "TEMOIN_SESSION_IDLE_MINUTES", 30),
+            "ratelimit_storage_uri": _env(env, "TEMOIN_RATELIMIT_STORAGE_URI") or "memory://",
+            "login_ip_limit": _env(env, "TEMOIN_LOGIN_IP_LIMIT") or "10 per minute;100 per hour",
+            "login_account_limit": _env(env, "TEMOIN_LOGIN_ACCOUNT_LIMIT") or "20 per hour",
+            "login_lockout_failures": _count(env, "TEMOIN_LOGIN_LOCKOUT_FAILURES", 5),
+            "login_lockout_minutes": _count(env, "TEMOIN_LOGIN_LOCKOUT_MINUTES", 15),
+            "proxy_count": _count(env, "TEMOIN_PROXY_COUNT", 0, minimum=0),
         }
         values.update(overrides)
         return cls(**values)
@@ -116,6 +206,13 @@ class Settings:
     @property
     def secret_key_file(self) -> Path:
         return self.data_dir / "secret_key"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Session cookies over HTTPS only: as configured, else when the public URL is https."""
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.public_base_url.lower().startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -288,8 +289,64 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[dt.datetime | None] = mapped_column()
+    #: A one-time password (from `temoin init` or an administrator) must be replaced at sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column()
+    #: The TOTP secret, AES-256-GCM sealed (nonce || ciphertext) under a key derived from
+    #: the archive's secret key; None while no second factor is enrolled.
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column()
+    #: The time step of the last accepted code: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     grants: Mapped[list[CaseGrant]] = relationship(back_populates="user", order_by="CaseGrant.id")
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random id; only its SHA-256 is stored, so a
+    database read cannot be replayed as a cookie. Deleting the row ends the session."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    #: When this session proved the second factor (None: not yet, or none enrolled).
+    second_factor_at: Mapped[dt.datetime | None] = mapped_column()
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(Base):
+    """A one-use code that stands in for a TOTP code; stored as its SHA-256 only."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class LoginFailure(Base):
+    """Consecutive failed sign-ins for one account name, whether or not it exists.
+
+    Keyed by the SHA-256 of the folded name (a name typed by mistake, or a password typed
+    in the name field, is not kept). In the database, so a lock holds across workers."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
 
 
 class CaseGrant(Base):
@@ -354,11 +411,14 @@ __all__ = [
     "Item",
     "LogNode",
     "LogState",
+    "LoginFailure",
     "OutboxEntry",
     "ProtectedPerson",
+    "RecoveryCode",
     "Redaction",
     "RedactionDecision",
     "SigningKeyRecord",
     "User",
+    "WebSession",
     "utcnow",
 ]

@@ -7,11 +7,11 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from archive.errors import Conflict, InvalidInput, NotFound
-from archive.models import USER_ROLES, ApiToken, Case, CaseGrant, User, utcnow
+from archive.models import USER_ROLES, ApiToken, Case, CaseGrant, User, WebSession, utcnow
 from archive.services.runtime import token_hash
 
 # scrypt: memory-hard (n * r * 128 bytes = 16 MiB per guess).
@@ -71,11 +71,13 @@ def list_users(session: Session) -> list[User]:
 
 
 def disable_user(session: Session, user: User) -> None:
-    """Disable the user and revoke every token: nothing of theirs works any more."""
+    """Disable the user, revoke every token and end every web session: nothing of theirs
+    works any more."""
     now = utcnow()
     user.disabled_at = user.disabled_at or now
     for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
         token.revoked_at = token.revoked_at or now
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 
 def grant(session: Session, user: User, case: Case) -> CaseGrant:
