@@ -61,6 +61,15 @@ def init(ctx: click.Context) -> None:
         click.echo("                 delete that file once you have stored the token elsewhere)")
     else:
         click.echo("Admin token:    shown when it was created (its file was removed)")
+    if report.admin_password:
+        click.echo(f"Web sign-in:    name admin, one-time password {report.admin_password}")
+        click.echo("                (you choose your own password and set up a second factor")
+        click.echo("                 at the first sign-in, on /login)")
+    else:
+        click.echo("Web sign-in:    no one-time password to show (already replaced at first")
+        click.echo(
+            "                sign-in; `temoin users set-password admin --one-time` makes one)"
+        )
 
 
 @main.command()
@@ -497,3 +506,58 @@ def users_list(ctx: click.Context) -> None:
                 click.echo(f"{user.name}\t{user.role}\t{state}\t{granted}")
     finally:
         arc.close()
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option(
+    "--one-time",
+    is_flag=True,
+    help="Generate and print a password the user must replace when they next sign in.",
+)
+@click.pass_context
+def users_set_password(ctx: click.Context, name: str, one_time: bool) -> None:
+    """Set a user's web password (prompted), or a one-time one; ends their web sessions."""
+    from archive.services import signin
+    from archive.services import users as user_service
+
+    secret = (
+        signin.one_time_password()
+        if one_time
+        else click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    )
+    arc = _archive(ctx)
+    try:
+        with arc.unit_of_work() as session:
+            user = _user_errors(lambda: user_service.get_user(session, name))
+            _user_errors(lambda: signin.set_password(session, user, secret, one_time=one_time))
+    finally:
+        arc.close()
+    if one_time:
+        click.echo(f"One-time password for {name!r}: {secret}")
+        click.echo("(they choose their own at their next sign-in; their web sessions are ended)")
+    else:
+        click.echo(f"Password of {name!r} changed; their web sessions are ended.")
+
+
+@users.command("reset-totp")
+@click.argument("name")
+@click.pass_context
+def users_reset_totp(ctx: click.Context, name: str) -> None:
+    """Remove a user's second factor (a lost phone); an admin must enrol again at sign-in."""
+    from archive.services import signin
+    from archive.services import users as user_service
+
+    arc = _archive(ctx)
+    try:
+        with arc.unit_of_work() as session:
+            user = _user_errors(lambda: user_service.get_user(session, name))
+            signin.reset_totp(session, user)
+            role = user.role
+    finally:
+        arc.close()
+    then = "must set up a new one" if role == "admin" else "may set up a new one"
+    click.echo(
+        f"Second factor of {name!r} removed, with its recovery codes; their web sessions are "
+        f"ended. They {then} at their next sign-in."
+    )

@@ -9,7 +9,7 @@ import hashlib
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BOOTSTRAP_TOKEN_FILE = "bootstrap-admin-token"  # noqa: S105 -- a file name, not a secret
+BOOTSTRAP_PASSWORD_FILE = "bootstrap-admin-password"  # noqa: S105 -- a file name, not a secret
 
 
 class Archive:
@@ -126,6 +127,9 @@ class InitReport:
     created_vault: bool
     admin_token: str | None
     admin_token_file: Path
+    #: The first administrator's one-time web password, while it has not been replaced.
+    admin_password: str | None = None
+    admin_password_file: Path | None = None
 
 
 def token_hash(token: str) -> str:
@@ -156,7 +160,11 @@ def init_archive(settings: Settings) -> InitReport:
         key = arc.signing_key
         token: str | None = None
         token_file = settings.signing_key_file.parent / BOOTSTRAP_TOKEN_FILE
+        password_file = settings.signing_key_file.parent / BOOTSTRAP_PASSWORD_FILE
+        password: str | None = None
         from archive.services.keys import ensure_key_history
+        from archive.services.signin import one_time_password
+        from archive.services.users import check_password, hash_password
 
         with arc.unit_of_work() as session:
             register_signing_key(session, key)
@@ -165,8 +173,15 @@ def init_archive(settings: Settings) -> InitReport:
                 session.scalar(select(ApiToken).where(ApiToken.revoked_at.is_(None)).limit(1))
                 is None
             ):
-                # The first administrator; the bootstrap token is theirs.
-                admin = User(name="admin", role="admin")
+                # The first administrator; the bootstrap token is theirs, and a one-time
+                # password for the web, replaced at their first sign-in.
+                password = one_time_password()
+                admin = User(
+                    name="admin",
+                    role="admin",
+                    password_hash=hash_password(password),
+                    must_change_password=True,
+                )
                 session.add(admin)
                 session.flush()
                 token = "tmn_" + secrets.token_urlsafe(32)
@@ -179,6 +194,9 @@ def init_archive(settings: Settings) -> InitReport:
                     )
                 )
                 _write_private(token_file, token + "\n")
+                _write_private(password_file, password + "\n")
+            elif password_file.exists():
+                password = _unused_bootstrap_password(session, password_file, check_password)
         if token is None and token_file.exists():
             token = token_file.read_text().strip()
         # Opening the indexes creates them.
@@ -192,9 +210,28 @@ def init_archive(settings: Settings) -> InitReport:
             created_vault=created_vault,
             admin_token=token,
             admin_token_file=token_file,
+            admin_password=password,
+            admin_password_file=password_file,
         )
     finally:
         arc.close()
+
+
+def _unused_bootstrap_password(
+    session: Session, path: Path, check_password: Callable[[str, str | None], bool]
+) -> str | None:
+    """The one-time password in `path` while the administrator still has it; once they
+    have replaced it the file is of no use, and is removed."""
+    password = path.read_text().strip()
+    admin = session.scalar(select(User).where(User.name == "admin"))
+    if (
+        admin is not None
+        and admin.must_change_password
+        and check_password(password, admin.password_hash)
+    ):
+        return password
+    path.unlink(missing_ok=True)
+    return None
 
 
 _KNOWN_KEYS = "temoin.known_keys"
