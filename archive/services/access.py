@@ -15,6 +15,9 @@ ROLES: Final = ("admin", "investigator", "legal")
 PUBLIC: Final = "public"
 """The action of routes anyone may call, anonymously included."""
 
+SIGNED_IN: Final = "signed_in"
+"""The action of a signed-in user's own pages (their desk, their account): every role."""
+
 # Actions on a case's content. They will need a grant on the case (per-case grants are
 # the next step of the access work); until then a role's actions hold for every case.
 CONTENT_READ: Final = frozenset(
@@ -41,7 +44,7 @@ CONTENT_WRITE: Final = frozenset(
 )
 ADMINISTRATION: Final = frozenset({"user.manage", "grant.manage", "key.manage"})
 
-ACTIONS: Final = frozenset({PUBLIC}) | CONTENT_READ | CONTENT_WRITE | ADMINISTRATION
+ACTIONS: Final = frozenset({PUBLIC, SIGNED_IN}) | CONTENT_READ | CONTENT_WRITE | ADMINISTRATION
 
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     # Investigators collect, protect, review and publish.
@@ -60,4 +63,6 @@ def allowed(role: str | None, action: str) -> bool:
         raise KeyError(f"unknown action {action!r}")
     if action == PUBLIC:
         return True
+    if action == SIGNED_IN:
+        return role in ROLES
     return role is not None and action in PERMISSIONS.get(role, frozenset())

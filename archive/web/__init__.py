@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import traceback
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from flask_smorest import Api
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import configure_mappers
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from archive.config import Settings
 from archive.errors import ArchiveError
 from archive.services.indexing import process_outbox
 from archive.services.runtime import Archive, secret_key
-from archive.web.access import enforce_route_rule
+from archive.web.access import SignInNeeded, enforce_route_rule
+from archive.web.auth import Principal, current_principal, current_web_session
 from archive.web.context import close_sessions
+from archive.web.throttle import limiter
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,8 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+csrf = CSRFProtect()
 
 
 class TemoinApi(Api):
@@ -75,6 +83,38 @@ def render_error(
     return response
 
 
+def signed_in_viewer() -> Principal | None:
+    """The principal, for templates (the header names who is signed in); never raises,
+    so that an error page renders whatever went wrong."""
+    try:
+        return current_principal()
+    except Exception:
+        return None
+
+
+def finish_signing_in() -> Any:
+    """`before_request`: a browser half-way through signing in (a one-time password to
+    replace, a code to give, a second factor an administrator must set up) is sent back to
+    that step from any page, before it reaches anything else."""
+    if request.path.startswith("/api/") or request.endpoint in (None, "static", "pages.static"):
+        return None
+    if (request.endpoint or "").startswith("signin.") and request.endpoint not in (
+        "signin.desk",
+        "signin.account",
+    ):
+        return None
+    web_session = current_web_session()
+    if web_session is None:
+        return None
+    from archive.services.signin import pending_step
+    from archive.web.signin import STEP_ENDPOINTS
+
+    step = pending_step(web_session.user, web_session)
+    if step is None:
+        return None
+    return redirect(url_for(STEP_ENDPOINTS[step]), 303)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -96,21 +136,74 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
         JSON_SORT_KEYS=False,
     )
+    secure = settings.secure_cookies
+    app.config.update(
+        # The cookie holds only a session id (its row holds the rest) and the CSRF token.
+        # `__Host-` binds it to this host and path, and requires Secure.
+        SESSION_COOKIE_NAME="__Host-temoin" if secure else "temoin_session",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.session_lifetime_minutes),
+        # A CSRF token lives as long as the session (a long testimony typed over an hour
+        # must not be refused); the session's own limits bound it.
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=False,
+        TEMOIN_LOGIN_IP_LIMIT=settings.login_ip_limit,
+        TEMOIN_LOGIN_ACCOUNT_LIMIT=settings.login_account_limit,
+    )
+    if settings.proxy_count:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
+        )
     arc = Archive(settings)
     app.extensions["temoin"] = arc
     app.teardown_appcontext(close_sessions)
     app.before_request(enforce_route_rule)
+    app.before_request(finish_signing_in)
 
     api = TemoinApi(app)
     from archive.web.api import BLUEPRINTS
     from archive.web.pages import pages
+    from archive.web.signin import signin
 
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+        # The API takes bearer tokens only (never the session cookie): nothing to forge.
+        csrf.exempt(blueprint)
     app.register_blueprint(pages)
+    app.register_blueprint(signin)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    @app.context_processor
+    def _viewer() -> dict[str, Any]:
+        return {"signed_in_viewer": signed_in_viewer}
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> Any:
+        return render_error(
+            400,
+            f"{(error.description or 'the CSRF token is not valid').rstrip('.')}: this form "
+            "was not sent from a page of this archive, or it has expired. Go back, reload "
+            "the page and send the form again",
+        )
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(error: RateLimitExceeded) -> Any:
+        retry = max(1, int(error.limit.limit.get_expiry()))
+        minutes = -(-retry // 60)
+        message = (
+            "too many failed sign-in attempts: wait "
+            f"{minutes} minute{'s' if minutes != 1 else ''} before trying again"
+        )
+        return render_error(429, message, headers={"Retry-After": str(retry)})
 
     @app.errorhandler(ArchiveError)
     def _archive_error(error: ArchiveError) -> Any:
+        if isinstance(error, SignInNeeded) and not wants_json():
+            return redirect(url_for("signin.login", next=request.full_path.rstrip("?")), 303)
         if error.status >= 500:
             log.error("archive error: %s", error.message)
         return render_error(error.status, error.message, error.errors)
@@ -138,9 +231,24 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if request.headers.get("Authorization") or request.path.startswith("/api/v1/items/"):
-            # Protected material must not linger in any cache between here and the reader.
-            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
+        )
+        if secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000")
+        if not request.path.startswith("/api/"):
+            response.vary.add("Cookie")  # the header names who is signed in
+        if (
+            request.headers.get("Authorization")
+            or request.path.startswith("/api/v1/items/")
+            or request.cookies.get(app.config["SESSION_COOKIE_NAME"])
+            or (request.blueprint == "signin")
+        ):
+            # Protected material (and a page naming who is signed in) must not linger in any
+            # cache between here and the reader.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     # Before any worker forks: map the models now and catch up, in this thread, on what a

@@ -15,10 +15,10 @@ from flask import request
 from sqlalchemy import select
 
 from archive.errors import Forbidden, NotFound, Unauthorized
-from archive.models import ApiToken, Case, CaseGrant, Item
-from archive.services.access import ACTIONS, PUBLIC, allowed
+from archive.models import Case, CaseGrant, Item
+from archive.services.access import ACTIONS, PUBLIC, SIGNED_IN, allowed
 from archive.services.users import has_grant
-from archive.web.auth import current_token
+from archive.web.auth import Principal, current_principal
 from archive.web.context import read_session
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,15 @@ ROUTE_RULES: dict[str, dict[str, Rule]] = {
     "pages.search_page": {"GET": OPEN},
     "pages.record": {"GET": OPEN},
     "api-docs.openapi_json": {"GET": OPEN},
+    # signing in and out: each step checks the half-signed-in session itself
+    "signin.login": {"GET": OPEN, "POST": OPEN},
+    "signin.logout": {"POST": OPEN},
+    "signin.new_password": {"GET": OPEN, "POST": OPEN},
+    "signin.second_factor": {"GET": OPEN, "POST": OPEN},
+    "signin.enrol": {"GET": OPEN, "POST": OPEN},
+    # a signed-in user's own pages
+    "signin.desk": {"GET": _needs(SIGNED_IN)},
+    "signin.account": {"GET": _needs(SIGNED_IN), "POST": _needs(SIGNED_IN)},
     # the custody log: hashes, proofs and verifier keys only
     "log.LatestCheckpoint": {"GET": OPEN},
     "log.CheckpointAtSize": {"GET": OPEN},
@@ -103,18 +112,24 @@ def enforce_route_rule() -> None:
         raise NotFound("not found")
     if rule.action == PUBLIC:
         return
-    token = current_token()  # a bad token is refused here, even on a public view
-    if token is None:
+    principal = current_principal()  # a bad token is refused here, even on a public view
+    if principal is None:
         if rule.anonymous:
             return
-        raise Unauthorized("this route needs a bearer token (Authorization: Bearer <token>)")
-    role = token.user.role if token.user is not None else token.role
-    if not allowed(role, rule.action):
-        raise Forbidden(f"the {role} role does not allow {rule.action}")
-    _check_grant(token, endpoint)
+        if request.path.startswith("/api/"):
+            raise Unauthorized("this route needs a bearer token (Authorization: Bearer <token>)")
+        raise SignInNeeded("sign in to see this page")
+    if not allowed(principal.role, rule.action):
+        raise Forbidden(f"the {principal.role} role does not allow {rule.action}")
+    _check_grant(principal, endpoint)
 
 
-def _check_grant(token: ApiToken, endpoint: str) -> None:
+class SignInNeeded(Unauthorized):
+    """A web page for signed-in users, asked for anonymously: the browser is sent to the
+    sign-in page (and back afterwards)."""
+
+
+def _check_grant(principal: Principal, endpoint: str) -> None:
     """Content of a case the caller holds no grant on does not exist for them: 404."""
     args = request.view_args or {}
     session = read_session()
@@ -127,21 +142,23 @@ def _check_grant(token: ApiToken, endpoint: str) -> None:
         wanted = request.args.get("case")
         if wanted:
             case_id = session.scalar(select(Case.id).where(Case.slug == wanted))
-        elif not granted_everywhere(token):
+        elif not granted_everywhere(principal):
             raise NotFound("a restricted search needs a case you hold a grant on (case=...)")
         else:
             return
     else:
         return
-    if case_id is None or token.user_id is None or not has_grant(session, token.user_id, case_id):
+    user_id = principal.user_id
+    if case_id is None or user_id is None or not has_grant(session, user_id, case_id):
         raise NotFound("not found")
 
 
-def granted_everywhere(token: ApiToken) -> bool:
+def granted_everywhere(principal: Principal) -> bool:
     """Does the caller hold a grant on every case (so an unfiltered search leaks nothing)?"""
-    if token.user_id is None:
+    user_id = principal.user_id
+    if user_id is None:
         return False
     session = read_session()
     every = set(session.scalars(select(Case.id).where(~Case.slug.startswith("_", autoescape=True))))
-    mine = set(session.scalars(select(CaseGrant.case_id).where(CaseGrant.user_id == token.user_id)))
+    mine = set(session.scalars(select(CaseGrant.case_id).where(CaseGrant.user_id == user_id)))
     return every <= mine

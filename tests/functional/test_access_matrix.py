@@ -16,8 +16,9 @@ from flask.testing import FlaskClient
 from archive.services import cases, users
 from archive.services.access import PERMISSIONS, PUBLIC, ROLES, allowed
 from archive.services.runtime import Archive
-from archive.web.access import ROUTE_RULES, rule_for
+from archive.web.access import ROUTE_RULES, Rule, rule_for
 from tests.functional.test_api import make_case, make_testimony, make_witness
+from tests.functional.web_session import signed_in_client
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -85,6 +86,22 @@ def concrete(url: str, world: dict[str, str], endpoint: str) -> str:
     return re.sub(r"<(?:(\w+):)?(\w+)>", value, url)
 
 
+def check_status(
+    status: int, location: str, rule: Rule, role: str | None, path: str, where: str
+) -> None:
+    if rule.action == PUBLIC or allowed(role, rule.action):
+        assert status not in (401, 403), where
+    elif role is None and rule.anonymous:
+        assert status not in (401, 403), where  # the public view, or 404
+    elif role is None and not path.startswith("/api/"):
+        # a page for signed-in users: the browser is sent to sign in, and back
+        assert status == 303 and location.startswith("/login?next="), where
+    elif role is None:
+        assert status == 401, where
+    else:
+        assert status == 403, where
+
+
 def test_matrix_of_routes_and_roles(app: Flask, client: FlaskClient, world: dict[str, str]) -> None:
     arc: Archive = app.extensions["temoin"]
     callers: dict[str | None, dict[str, str]] = {None: {}}
@@ -98,18 +115,31 @@ def test_matrix_of_routes_and_roles(app: Flask, client: FlaskClient, world: dict
         for role, headers in callers.items():
             # An empty JSON body: an allowed caller may get 422, never 401 or 403.
             response = client.open(path, method=method, headers=headers, json={})
-            status = response.status_code
-            where = f"{method} {path} as {role or 'anonymous'}: {status}"
-            if rule.action == PUBLIC or allowed(role, rule.action):
-                assert status not in (401, 403), where
-            elif role is None and rule.anonymous:
-                assert status not in (401, 403), where  # the public view, or 404
-            elif role is None:
-                assert status == 401, where
-            else:
-                assert status == 403, where
+            where = f"{method} {path} as {role or 'anonymous'}: {response.status_code}"
+            location = response.headers.get("Location", "")
+            check_status(response.status_code, location, rule, role, path, where)
             checked += 1
     assert checked >= 4 * 25
+
+
+def test_matrix_for_signed_in_web_sessions(app: Flask, world: dict[str, str]) -> None:
+    """A browser signed in as each role meets the same table and grants as a token on the
+    pages; on the API a session cookie counts for nothing (bearer tokens only)."""
+    arc: Archive = app.extensions["temoin"]
+    browsers = {role: signed_in_client(app, arc, role, granted=("case-one",)) for role in ROLES}
+    checked = 0
+    for endpoint, method, url in routes(app):
+        rule = rule_for(endpoint, method)
+        assert rule is not None
+        path = concrete(url, world, endpoint)
+        for role, browser in browsers.items():
+            response = browser.open(path, method=method, json={})
+            acting_as = None if path.startswith("/api/") else role
+            where = f"{method} {path} as {role} (web session): {response.status_code}"
+            location = response.headers.get("Location", "")
+            check_status(response.status_code, location, rule, acting_as, path, where)
+            checked += 1
+    assert checked >= 3 * 25
 
 
 def test_another_case_does_not_exist_for_an_investigator(
