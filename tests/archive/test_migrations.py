@@ -1,0 +1,34 @@
+"""The migrations build exactly the models' schema, on SQLite and on PostgreSQL, and the
+newest one can be undone and redone."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from archive.db import alembic_config
+from archive.models import Base, User
+from archive.services.runtime import Archive
+
+
+def test_migrations_match_the_models(arc: Archive) -> None:
+    with arc.db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_web_sign_in_migration_down_and_up_keeps_users(arc: Archive) -> None:
+    cfg = alembic_config(arc.db.engine)
+    command.downgrade(cfg, "0001")
+    tables = inspect(arc.db.engine).get_table_names()
+    assert "web_sessions" not in tables and "users" in tables
+    command.upgrade(cfg, "head")
+    arc.db.engine.dispose()  # forget cached table layouts
+    with arc.db.sessions() as session:
+        admin = session.scalar(select(User).where(User.name == "admin"))
+    assert admin is not None and admin.must_change_password is False  # the column's default
+    assert {"web_sessions", "recovery_codes", "login_failures"} <= set(
+        inspect(arc.db.engine).get_table_names()
+    )
