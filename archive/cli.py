@@ -101,6 +101,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     click.echo(f"Témoin is serving {settings.data_dir} on http://{host}:{port}/")
     click.echo(f"  public search:  http://{host}:{port}/search?q=Moura")
     click.echo(f"  API document:   http://{host}:{port}/api/v1/openapi.json")
+    click.echo(f"  sign in:        http://{host}:{port}/login")
     Server().run()
 
 

@@ -148,6 +148,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         # A CSRF token lives as long as the session (a long testimony typed over an hour
         # must not be refused); the session's own limits bound it.
         WTF_CSRF_TIME_LIMIT=None,
+        # Over HTTPS Flask-WTF would also demand a same-origin Referer, which our
+        # `Referrer-Policy: no-referrer` tells browsers never to send. The token (bound to
+        # the session) and SameSite cookies are the protection.
+        WTF_CSRF_SSL_STRICT=False,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=False,
         TEMOIN_LOGIN_IP_LIMIT=settings.login_ip_limit,

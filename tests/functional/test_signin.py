@@ -206,6 +206,23 @@ def test_cookie_flags(settings: Settings, initialized: InitReport) -> None:
         forced.extensions["temoin"].close()
 
 
+def test_signing_in_over_https(arc: Archive, settings: Settings, initialized: InitReport) -> None:
+    """Behind TLS: a Secure cookie, and forms accepted though browsers send no Referer."""
+    add_user(arc, "amina")
+    app = create_app(settings.with_changes(public_base_url="https://temoin.example"))
+    try:
+        client = app.test_client()
+        base = {"base_url": "https://temoin.example"}
+        token = csrf_token(client.get("/login", **base))
+        answer = client.post(
+            "/login", data={"csrf_token": token, "name": "amina", "password": PASSWORD}, **base
+        )
+        assert answer.status_code == 303 and answer.headers["Location"] == "/desk"
+        assert client.get("/desk", **base).status_code == 200
+    finally:
+        app.extensions["temoin"].close()
+
+
 def test_public_pages_set_no_cookie(client: FlaskClient) -> None:
     for path in ("/", "/search?q=moura"):
         assert "Set-Cookie" not in client.get(path).headers, path
