@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.config import Settings
@@ -119,9 +120,13 @@ def record_failure(
     key = name_key(name)
     row = session.scalar(select(LoginFailure).where(LoginFailure.name_hash == key))
     if row is None:
-        row = LoginFailure(name_hash=key, failures=0, last_failure_at=now)
-        session.add(row)
-    elif _aware(row.last_failure_at) < now - policy.lockout:
+        try:
+            with session.begin_nested():  # another worker may be counting the same name
+                row = LoginFailure(name_hash=key, failures=0, last_failure_at=now)
+                session.add(row)
+        except IntegrityError:
+            row = session.scalars(select(LoginFailure).where(LoginFailure.name_hash == key)).one()
+    if _aware(row.last_failure_at) < now - policy.lockout:
         row.failures = 0  # failures long ago do not add up with today's
     row.failures += 1
     row.last_failure_at = now
