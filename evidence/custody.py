@@ -64,6 +64,7 @@ EVENT_TYPES: Final = frozenset(
         "exported",
         "verified",
         "key_added",
+        "access_changed",
     }
 )
 EVENT_FIELDS: Final = frozenset(

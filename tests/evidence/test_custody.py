@@ -68,7 +68,7 @@ def test_make_event_shape() -> None:
     }
     assert second["at"] == "2022-03-27T11:30:00.000007Z"
     assert second["prev"] == str(event_digest(first))
-    assert len(EVENT_TYPES) == 10
+    assert len(EVENT_TYPES) == 11
 
 
 def test_event_bytes_digest_and_leaf() -> None:
