@@ -223,24 +223,40 @@ def audit(ctx: click.Context) -> None:
     "--actor", default="cli", show_default=True, help="Who exports (recorded in custody)."
 )
 @click.option(
+    "--reason",
+    required=True,
+    help="Why you export it (10 characters at least; recorded in custody).",
+)
+@click.option(
     "--since",
     type=int,
     default=None,
     help="Size of an earlier checkpoint the recipient holds: include a consistency proof from it.",
 )
 @click.pass_context
-def export(ctx: click.Context, item_id: str, output: Path, actor: str, since: int | None) -> None:
+def export(
+    ctx: click.Context, item_id: str, output: Path, actor: str, reason: str, since: int | None
+) -> None:
     """Write the item's evidence bundle, which `temoin-verify` checks offline.
 
     The bundle holds the item's digest, every custody event with its signature, the public
     keys, an inclusion proof of each event and the signed checkpoint they prove against.
+    The export is recorded, with its reason, as an `exported` custody event.
     """
     from archive.errors import ArchiveError
     from archive.services.export import export_bundle
 
     arc = _archive(ctx)
     try:
-        bundle = export_bundle(arc, item_id, actor=actor, via="file", since=since)
+        bundle = export_bundle(
+            arc,
+            item_id,
+            actor=actor,
+            via="file",
+            reason=reason,
+            since=since,
+            reason_field="--reason",
+        )
     except ArchiveError as exc:
         raise click.ClickException(exc.message) from None
     finally:
@@ -407,15 +423,23 @@ def _user_errors(action: Any) -> Any:
         raise click.ClickException(exc.message) from exc
 
 
+REASON_OPTION = click.option(
+    "--reason", default=None, help="Why (recorded with the change in the custody log)."
+)
+
+
 @users.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["admin", "investigator", "legal"]))
 @click.option("--password", is_flag=True, help="Prompt for a web login password.")
 @click.option("--token/--no-token", default=True, show_default=True, help="Print an API token.")
+@REASON_OPTION
 @click.pass_context
-def users_add(ctx: click.Context, name: str, role: str, password: bool, token: bool) -> None:
+def users_add(
+    ctx: click.Context, name: str, role: str, password: bool, token: bool, reason: str | None
+) -> None:
     """Add a user; prints a bearer token for them once (it is stored hashed)."""
-    from archive.services import users as user_service
+    from archive.services import administration as admin
 
     secret = (
         click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
@@ -424,9 +448,23 @@ def users_add(ctx: click.Context, name: str, role: str, password: bool, token: b
     try:
         with arc.unit_of_work() as session:
             user = _user_errors(
-                lambda: user_service.add_user(session, name=name, role=role, password=secret)
+                lambda: admin.add_user(
+                    arc,
+                    session,
+                    name=name,
+                    role=role,
+                    password=secret,
+                    actor=CLI_ACTOR,
+                    reason=_reason(reason),
+                )
             )
-            issued = user_service.issue_token(session, user, name="cli") if token else None
+            issued = (
+                admin.issue_token(
+                    arc, session, user, name="cli", expires_at=None, actor=CLI_ACTOR, reason=None
+                )[1]
+                if token
+                else None
+            )
     finally:
         arc.close()
     click.echo(f"Added {role} {name!r}.")
@@ -437,18 +475,22 @@ def users_add(ctx: click.Context, name: str, role: str, password: bool, token: b
 @users.command("grant")
 @click.argument("name")
 @click.argument("case")
+@REASON_OPTION
 @click.pass_context
-def users_grant(ctx: click.Context, name: str, case: str) -> None:
+def users_grant(ctx: click.Context, name: str, case: str, reason: str | None) -> None:
     """Grant a user access to a case."""
-    from archive.services import cases as case_service
-    from archive.services import users as user_service
+    from archive.services import administration as admin
 
     arc = _archive(ctx)
     try:
         with arc.unit_of_work() as session:
-            user = _user_errors(lambda: user_service.get_user(session, name))
-            found = _user_errors(lambda: case_service.get_case(session, case))
-            user_service.grant(session, user, found)
+            user = _user_errors(lambda: admin.get_user(session, name))
+            found = _user_errors(lambda: admin.find_case(session, case))
+            _user_errors(
+                lambda: admin.grant_case(
+                    arc, session, user, found, actor=CLI_ACTOR, reason=_reason(reason)
+                )
+            )
     finally:
         arc.close()
     click.echo(f"Granted {name!r} on {case!r}.")
@@ -457,18 +499,18 @@ def users_grant(ctx: click.Context, name: str, case: str) -> None:
 @users.command("revoke")
 @click.argument("name")
 @click.argument("case")
+@REASON_OPTION
 @click.pass_context
-def users_revoke(ctx: click.Context, name: str, case: str) -> None:
+def users_revoke(ctx: click.Context, name: str, case: str, reason: str | None) -> None:
     """Take a user's grant on a case away."""
-    from archive.services import cases as case_service
-    from archive.services import users as user_service
+    from archive.services import administration as admin
 
     arc = _archive(ctx)
     try:
         with arc.unit_of_work() as session:
-            user = _user_errors(lambda: user_service.get_user(session, name))
-            found = _user_errors(lambda: case_service.get_case(session, case))
-            user_service.revoke(session, user, found)
+            user = _user_errors(lambda: admin.get_user(session, name))
+            found = _user_errors(lambda: admin.find_case(session, case))
+            admin.revoke_case(arc, session, user, found, actor=CLI_ACTOR, reason=_reason(reason))
     finally:
         arc.close()
     click.echo(f"Revoked {name!r} on {case!r}.")
@@ -476,16 +518,20 @@ def users_revoke(ctx: click.Context, name: str, case: str) -> None:
 
 @users.command("disable")
 @click.argument("name")
+@REASON_OPTION
 @click.pass_context
-def users_disable(ctx: click.Context, name: str) -> None:
+def users_disable(ctx: click.Context, name: str, reason: str | None) -> None:
     """Disable a user and revoke all their tokens."""
-    from archive.services import users as user_service
+    from archive.services import administration as admin
 
     arc = _archive(ctx)
     try:
         with arc.unit_of_work() as session:
-            user_service.disable_user(
-                session, _user_errors(lambda: user_service.get_user(session, name))
+            user = _user_errors(lambda: admin.get_user(session, name))
+            _user_errors(
+                lambda: admin.disable_user(
+                    arc, session, user, actor=CLI_ACTOR, reason=_reason(reason)
+                )
             )
     finally:
         arc.close()
@@ -496,14 +542,14 @@ def users_disable(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
     """List users, roles, state and granted cases."""
-    from archive.services import users as user_service
+    from archive.services import administration as admin
 
     arc = _archive(ctx)
     try:
         with arc.db.sessions() as session:
-            for user in user_service.list_users(session):
+            for user in admin.list_users(session):
                 state = "disabled" if user.disabled_at else "active"
-                granted = ",".join(sorted(g.case.slug for g in user.grants)) or "-"
+                granted = ",".join(admin.user_cases(session, user)) or "-"
                 click.echo(f"{user.name}\t{user.role}\t{state}\t{granted}")
     finally:
         arc.close()
@@ -562,3 +608,215 @@ def users_reset_totp(ctx: click.Context, name: str) -> None:
         f"Second factor of {name!r} removed, with its recovery codes; their web sessions are "
         f"ended. They {then} at their next sign-in."
     )
+
+
+@users.command("tokens")
+@click.argument("name")
+@click.pass_context
+def users_tokens(ctx: click.Context, name: str) -> None:
+    """List a user's tokens: id, state, name and expiry (never the secret)."""
+    from archive.services import administration as admin
+
+    arc = _archive(ctx)
+    try:
+        with arc.db.sessions() as session:
+            user = _user_errors(lambda: admin.get_user(session, name))
+            for t in admin.tokens_of(session, user):
+                expires = t.expires_at.date().isoformat() if t.expires_at else "never"
+                click.echo(f"{t.id}\t{admin.token_state(t)}\t{t.name}\texpires {expires}")
+    finally:
+        arc.close()
+
+
+@users.command("issue-token")
+@click.argument("name")
+@click.option("--token-name", required=True, help="What the token is for.")
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(1, 1825),
+    default=90,
+    show_default=True,
+    help="Days until it stops working.",
+)
+@REASON_OPTION
+@click.pass_context
+def users_issue_token(
+    ctx: click.Context, name: str, token_name: str, expires_in_days: int, reason: str | None
+) -> None:
+    """Issue a named, expiring token for a user; prints the secret once."""
+    from archive.services import administration as admin
+
+    arc = _archive(ctx)
+    try:
+        with arc.unit_of_work() as session:
+            user = _user_errors(lambda: admin.get_user(session, name))
+            token, secret = _user_errors(
+                lambda: admin.issue_token(
+                    arc,
+                    session,
+                    user,
+                    name=token_name,
+                    expires_at=admin.expiry(days=expires_in_days),
+                    actor=CLI_ACTOR,
+                    reason=_reason(reason),
+                )
+            )
+            token_id = token.id
+    finally:
+        arc.close()
+    click.echo(f"Token {token_id} for {name!r}: {secret}  (shown once)")
+
+
+@users.command("revoke-token")
+@click.argument("name")
+@click.argument("token_id", type=int)
+@REASON_OPTION
+@click.pass_context
+def users_revoke_token(ctx: click.Context, name: str, token_id: int, reason: str | None) -> None:
+    """Revoke one of a user's tokens; it stops working at once."""
+    from archive.services import administration as admin
+
+    arc = _archive(ctx)
+    try:
+        with arc.unit_of_work() as session:
+            user = _user_errors(lambda: admin.get_user(session, name))
+            _user_errors(
+                lambda: admin.revoke_token(
+                    arc, session, user, token_id, actor=CLI_ACTOR, reason=_reason(reason)
+                )
+            )
+    finally:
+        arc.close()
+    click.echo(f"Revoked token {token_id} of {name!r}.")
+
+
+CLI_ACTOR = "cli"
+
+
+def _reason(reason: str | None) -> str | None:
+    from archive.services.accountability import optional_reason
+
+    checked: str | None = _user_errors(lambda: optional_reason(reason, field="--reason"))
+    return checked
+
+
+# ---- the access report --------------------------------------------------------------------
+
+
+class _Moment(click.ParamType):  # type: ignore[type-arg]
+    name = "DATE"
+
+    def __init__(self, *, end_of_day: bool = False) -> None:
+        self.end_of_day = end_of_day
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from archive.services.accountability import parse_moment
+
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_moment(value, end_of_day=self.end_of_day)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+REPORT_COLUMNS = ("log_index", "at", "actor", "action", "what", "item", "reason")
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+@main.command("access-report")
+@click.option("--case", "slug", required=True, help="The case (its slug).")
+@click.option(
+    "--since", required=True, type=_Moment(), help="From this date (YYYY-MM-DD) or time on."
+)
+@click.option(
+    "--until",
+    type=_Moment(end_of_day=True),
+    default=None,
+    help="Up to the end of this date, or up to this time.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_context
+def access_report(ctx: click.Context, slug: str, since: Any, until: Any, fmt: str) -> None:
+    """Who read, exported, searched or revealed what in a case, when and why.
+
+    Lists every recorded look at the case's protected material (reads of originals,
+    evidence-bundle exports, restricted searches with their query, identity reveals) and
+    every grant on the case given or taken away, in log order, with the log index of each
+    signed event. Nothing can erase these entries. The report itself may hold protected
+    names (in reasons and queries): keep it as restricted as the case.
+    """
+    import csv
+    import io
+    import json
+
+    from archive.errors import ArchiveError
+    from archive.services import accountability
+    from archive.services import cases as case_service
+
+    if until is not None and until <= since:
+        raise click.BadParameter("--until must come after --since", param_hint="--until")
+    arc = _archive(ctx)
+    try:
+        with arc.db.sessions() as session:
+            try:
+                case = case_service.get_case(session, slug)
+            except ArchiveError as exc:
+                raise click.ClickException(exc.message) from None
+            entries = accountability.case_access(session, case, since=since, until=until)
+    finally:
+        arc.close()
+    if fmt == "json":
+        rows = [
+            {
+                "log_index": e.log_index,
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "what": e.what,
+                "case": e.case,
+                "item": e.item,
+                "reason": e.reason,
+                "details": e.details,
+                "event_hash": e.event_hash,
+                "key_id": e.key_id,
+            }
+            for e in entries
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([*REPORT_COLUMNS, "event_hash"])
+        for e in entries:
+            writer.writerow(
+                [_csv_cell(getattr(e, c)) for c in REPORT_COLUMNS] + [_csv_cell(e.event_hash)]
+            )
+        click.echo(out.getvalue(), nl=False)
+        return
+    if not entries:
+        click.echo(f"No recorded access to case {slug!r} in that period.")
+        return
+    header = ("index", "at", "who", "action", "what", "reason")
+    rows_text = [
+        (str(e.log_index), e.at, e.actor, e.action, e.what, e.reason or "(none given)")
+        for e in entries
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows_text]) for i in range(len(header) - 1)]
+    for row in [header, *rows_text]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]))
+    click.echo(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}.")

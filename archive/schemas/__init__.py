@@ -4,13 +4,15 @@ here is never shown to the public, whatever the model grows."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from typing import Any
 
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from archive.models import ITEM_KINDS, PERSON_ROLES
+from archive.models import ITEM_KINDS, PERSON_ROLES, USER_ROLES
+from archive.services.accountability import parse_moment
 
 LANGUAGE = validate.Regexp(
     r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="an ISO 639 language code such as fr or en"
@@ -83,9 +85,11 @@ class AliasesSchema(StrictSchema):
 
 class RevealSchema(StrictSchema):
     reason = fields.String(
-        required=True,
-        validate=validate.Length(min=10, max=2000),
-        metadata={"description": "why this identity must be seen (recorded in the custody log)"},
+        load_default=None,
+        metadata={
+            "description": "why this identity must be seen, 10 to 1000 characters (required "
+            "here or in the X-Temoin-Reason header; signed into the case's access record)"
+        },
     )
 
 
@@ -377,3 +381,124 @@ class SearchResultsSchema(StrictSchema):
 
 class SimilarArgsSchema(StrictSchema):
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+
+
+# ---- accountability -----------------------------------------------------------------------
+
+
+class Moment(fields.Field[dt.datetime]):
+    """A date (YYYY-MM-DD) or an ISO 8601 date and time (UTC unless it names an offset)."""
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.end_of_day = end_of_day
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dt.datetime:
+        if not isinstance(value, str):
+            raise ValidationError("a date (YYYY-MM-DD) or an ISO 8601 date and time")
+        try:
+            return parse_moment(value, end_of_day=self.end_of_day)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class AccessReportArgs(StrictSchema):
+    since = Moment(
+        load_default=None,
+        metadata={"description": "from this date or time on (inclusive)", "type": "string"},
+    )
+    until = Moment(
+        end_of_day=True,
+        load_default=None,
+        metadata={
+            "description": "up to this time (exclusive), or to the end of this date",
+            "type": "string",
+        },
+    )
+    after = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=-1),
+        metadata={"description": "only entries after this log index (to page)"},
+    )
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+
+    @validates_schema
+    def _in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["since"] and data["until"] and data["since"] >= data["until"]:
+            raise ValidationError("until must come after since", "until")
+
+
+class AccessEntrySchema(StrictSchema):
+    """One recorded look at protected material, or one change of who may see a case."""
+
+    log_index = fields.Integer(metadata={"description": "the event's leaf in the custody log"})
+    at = fields.String(metadata={"description": "RFC 3339 UTC, as signed"})
+    actor = fields.String(metadata={"description": "who"})
+    action = fields.String(
+        metadata={"description": "accessed | exported | grant_added | grant_revoked"}
+    )
+    what = fields.String(metadata={"description": "what was seen, in plain words"})
+    case = fields.String()
+    item = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    details = fields.Dict(metadata={"description": "the event's details, as signed"})
+    event_hash = fields.String()
+    key_id = fields.String()
+    signature = fields.Function(
+        lambda e: base64.b64encode(e.signature).decode(),
+        metadata={"description": "Ed25519 over the canonical bytes, base64"},
+    )
+    canonical = fields.Function(
+        lambda e: base64.b64encode(e.canonical).decode(),
+        metadata={"description": "RFC 8785 bytes of the event (the log leaf's data), base64"},
+    )
+
+
+# ---- administration -----------------------------------------------------------------------
+
+
+class UserCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
+
+
+class UserSchema(StrictSchema):
+    name = fields.String()
+    role = fields.String()
+    state = fields.String(metadata={"description": "active | disabled"})
+    cases = fields.List(fields.String(), metadata={"description": "cases granted"})
+    created_at = fields.AwareDateTime()
+    disabled_at = fields.AwareDateTime(allow_none=True)
+
+
+class TokenCreateSchema(StrictSchema):
+    name = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=120),
+        metadata={"description": "what the token is for (e.g. the client that holds it)"},
+    )
+    expires_at = fields.AwareDateTime(
+        load_default=None, metadata={"description": "when it stops working (within 1825 days)"}
+    )
+    expires_in_days = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=1825),
+        metadata={"description": "or: days from now (default 90)"},
+    )
+
+
+class TokenSchema(StrictSchema):
+    """A token as anyone may list it: never its secret, never its hash."""
+
+    id = fields.Integer()
+    name = fields.String()
+    state = fields.String(metadata={"description": "active | expired | revoked"})
+    created_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime(allow_none=True)
+    revoked_at = fields.AwareDateTime(allow_none=True)
+
+
+class IssuedTokenSchema(TokenSchema):
+    token = fields.String(
+        metadata={"description": "the bearer secret: shown this once, stored only hashed"}
+    )

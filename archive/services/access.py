@@ -23,12 +23,13 @@ SIGNED_IN: Final = "signed_in"
 CONTENT_READ: Final = frozenset(
     {
         "person.list",  # pseudonyms only
-        "item.read_original",  # an unredacted view: recorded as `accessed`
+        "item.read_original",  # an unredacted view: needs a reason, recorded as `accessed`
         "item.custody",
-        "item.bundle",  # recorded as `exported`
+        "item.bundle",  # needs a reason, recorded as `exported`
         "item.similar",
         "redaction.read",
-        "search.restricted",
+        "search.restricted",  # recorded: who, the cases, the query
+        "access.report",  # who read or exported what, when and why
     }
 )
 CONTENT_WRITE: Final = frozenset(

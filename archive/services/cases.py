@@ -147,29 +147,34 @@ def add_aliases(
 
 
 def reveal_identity(
-    arc: Archive, session: Session, person: ProtectedPerson, *, actor: str, reason: str
+    arc: Archive,
+    session: Session,
+    person: ProtectedPerson,
+    *,
+    actor: str,
+    reason: str | None,
+    via: str = "api",
+    reason_field: str = "reason",
 ) -> Identity:
-    """An authorised look at an identity: first a signed custody event, then the identity."""
-    if len(reason.strip()) < 10:
-        raise InvalidInput(
-            "say why you need to see this identity (10 characters at least)",
-            errors={"reason": ["too short"]},
-        )
-    from archive.services.custody import append_event
-    from archive.services.keys import access_record
+    """An authorised look at an identity: first a signed custody event, then the identity.
 
-    record = access_record(arc, session, person.case)
+    The event goes into the case's access record, with the reason (required)."""
+    from archive.services.accountability import case_record, check_reason
+    from archive.services.custody import append_event
+
+    why = check_reason(reason, field=reason_field, what="this identity")
     append_event(
         arc,
         session,
-        record,
+        case_record(arc, session, person.case),
         "accessed",
         actor=actor,
         details={
             "what": "protected identity",
+            "via": via,
             "person": person.uid,
             "pseudonym": person.pseudonym,
-            "reason": reason.strip(),
+            "reason": why,
         },
     )
     return open_identity(arc, person)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from archive.errors import NotFound
 from archive.models import Checkpoint, Item, SigningKeyRecord
 from archive.services import log as log_service
+from archive.services.accountability import check_reason
 from archive.services.custody import append_event, events_of
 from archive.services.items import get_item, get_public_item
 from archive.services.runtime import Archive
@@ -47,12 +48,28 @@ def item_info(item: Item) -> ItemInfo:
 
 
 def export_bundle(
-    arc: Archive, uid: str, *, actor: str, via: str, since: int | None = None
+    arc: Archive,
+    uid: str,
+    *,
+    actor: str,
+    via: str,
+    reason: str,
+    since: int | None = None,
+    reason_field: str = "reason",
 ) -> Bundle:
-    """Record the export, then build the item's bundle against the checkpoint that batch signed."""
+    """Record the export (with its reason, required), then build the item's bundle against
+    the checkpoint that batch signed."""
+    why = check_reason(reason, field=reason_field, what="an evidence bundle")
     with arc.unit_of_work() as session:
         item = get_item(session, uid)
-        append_event(arc, session, item, "exported", actor=actor, details={"to": via})
+        append_event(
+            arc,
+            session,
+            item,
+            "exported",
+            actor=actor,
+            details={"what": "evidence bundle", "to": via, "reason": why},
+        )
     with arc.db.sessions() as session:
         item = get_item(session, uid)
         events = events_of(session, item)

@@ -39,10 +39,22 @@ def _history_item(arc: Archive, session: Session) -> Item | None:
     return session.scalar(select(Item).where(Item.seed_key == KEY_HISTORY))
 
 
-def _system_item(
+def system_case(session: Session) -> Case:
+    """The reserved case of the archive's own records (never listed, granted or public)."""
+    case = session.scalar(select(Case).where(Case.slug == SYSTEM_CASE))
+    if case is None:
+        case = Case(slug=SYSTEM_CASE, title="The archive itself", summary="The archive's records.")
+        session.add(case)
+        session.flush()
+    return case
+
+
+def system_item(
     arc: Archive, session: Session, case: Case, *, key: str, title: str, charter: dict[str, str]
 ) -> Item:
-    """An item the archive keeps about itself: never listed, indexed or published."""
+    """An item the archive keeps about itself: never listed, indexed or published.
+
+    ``case`` must belong to ``session`` (load it in the same unit of work)."""
     item = session.scalar(select(Item).where(Item.seed_key == key))
     if item is not None:
         return item
@@ -71,16 +83,11 @@ def ensure_key_history(arc: Archive, session: Session) -> Item:
     item = _history_item(arc, session)
     if item is not None:
         return item
-    case = session.scalar(select(Case).where(Case.slug == SYSTEM_CASE))
-    if case is None:
-        case = Case(slug=SYSTEM_CASE, title="The archive itself", summary="Signing-key history.")
-        session.add(case)
-        session.flush()
     key = arc.signing_key
-    item = _system_item(
+    item = system_item(
         arc,
         session,
-        case,
+        system_case(session),
         key=KEY_HISTORY,
         title="Signing keys of the archive",
         charter={
@@ -97,18 +104,6 @@ def ensure_key_history(arc: Archive, session: Session) -> Item:
         details={"vkey": key.verifier().to_vkey(), "endorsed_by": key.key_id_hex},
     )
     return item
-
-
-def access_record(arc: Archive, session: Session, case: Case) -> Item:
-    """The case's record of looks at protected identities (a system item, never public)."""
-    return _system_item(
-        arc,
-        session,
-        case,
-        key=f"_identities/{case.slug}",
-        title="Access to protected identities",
-        charter={"purpose": "reveals of protected identities", "case": case.slug},
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +172,8 @@ __all__ = [
     "ensure_key_history",
     "key_history",
     "rotate_signing_key",
+    "system_case",
+    "system_item",
 ]
 
 

@@ -134,3 +134,29 @@ def issue_token(
     )
     session.flush()
     return secret
+
+
+TOKEN_NAME_MAX = 120
+
+
+def new_token(
+    session: Session, user: User, *, name: str, expires_at: dt.datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new bearer token for the user: its row, and its secret (shown once, stored hashed)."""
+    name = name.strip()
+    if not name or len(name) > TOKEN_NAME_MAX:
+        raise InvalidInput(
+            f"a token needs a name of 1 to {TOKEN_NAME_MAX} characters",
+            errors={"name": ["invalid name"]},
+        )
+    secret = "tmn_" + secrets.token_urlsafe(32)
+    token = ApiToken(
+        name=name,
+        token_hash=token_hash(secret),
+        role=user.role,
+        user_id=user.id,
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    return token, secret

@@ -77,9 +77,11 @@ ROUTE_RULES: dict[str, dict[str, Rule]] = {
     "cases.Excerpts": {"POST": _needs("item.ingest")},
     "cases.Exhibits": {"POST": _needs("item.ingest")},
     "cases.CaseItems": {"GET": _public_or("item.read_original")},
+    "cases.CaseAccess": {"GET": _needs("access.report")},
     # items
     "items.ItemDetail": {"GET": _public_or("item.read_original")},
     "items.ItemCustody": {"GET": _needs("item.custody")},
+    "items.ItemAccess": {"GET": _needs("access.report")},
     "items.ItemBundle": {"GET": _needs("item.bundle")},
     "items.ItemPublicBundle": {"GET": OPEN},
     "items.ItemPublish": {"POST": _needs("item.publish")},
@@ -87,6 +89,13 @@ ROUTE_RULES: dict[str, dict[str, Rule]] = {
     "items.ItemSimilar": {"GET": _needs("item.similar")},
     # search: the public index anonymously, the restricted one with a token
     "search.Search": {"GET": _public_or("search.restricted")},
+    # administration: users, their grants and tokens
+    "users.Users": {"GET": _needs("user.manage"), "POST": _needs("user.manage")},
+    "users.UserDetail": {"GET": _needs("user.manage")},
+    "users.UserDisable": {"POST": _needs("user.manage")},
+    "users.UserGrant": {"PUT": _needs("grant.manage"), "DELETE": _needs("grant.manage")},
+    "users.UserTokens": {"GET": _needs("user.manage"), "POST": _needs("user.manage")},
+    "users.UserToken": {"DELETE": _needs("user.manage")},
 }
 
 _unknown = {r.action for m in ROUTE_RULES.values() for r in m.values()} - ACTIONS

@@ -12,6 +12,8 @@ from marshmallow import Schema, fields, validate
 from archive.errors import NotFound
 from archive.models import Item
 from archive.schemas import (
+    AccessEntrySchema,
+    AccessReportArgs,
     AliasesSchema,
     CaseCreateSchema,
     CaseSchema,
@@ -34,18 +36,27 @@ from archive.schemas import (
     SimilarArgsSchema,
     TestimonyCreateSchema,
 )
+from archive.services import accountability
 from archive.services import cases as case_service
 from archive.services import items as item_service
-from archive.services.custody import append_event, events_of
+from archive.services.custody import events_of
 from archive.services.export import export_bundle, export_public_bundle
 from archive.services.redacting import ManualSpan, redaction_view, review_redaction
 from archive.services.search import Filters, similar
 from archive.services.search import search as run_search
 from archive.services.vault import Identity
 from archive.web.access import granted_everywhere
+from archive.web.admin_api import users_blp
 from archive.web.auth import actor_name, current_token, request_info, require_token, token_required
 from archive.web.context import archive, read_session, writing
 from archive.web.log_api import log_blp
+from archive.web.reasons import (
+    REASON_HEADER,
+    given_reason,
+    header_reason,
+    reason_parameter,
+    required_reason,
+)
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
@@ -139,19 +150,30 @@ class PersonAliases(MethodView):
             return case_service.add_aliases(archive(), session, person, data["aliases"])
 
 
-@cases_blp.route("/<slug>/persons/<uid>/reveal")
+@cases_blp.route(
+    "/<slug>/persons/<uid>/reveal",
+    parameters=[reason_parameter(required=False, when="or the body's `reason`; one is required")],
+)
 class PersonReveal(MethodView):
     @token_required
     @cases_blp.arguments(RevealSchema)
     @cases_blp.response(200, IdentitySchema)
+    @cases_blp.alt_response(400, description="No reason given, or too short or too long")
     @cases_blp.doc(security=BEARER)
     def post(self, data: dict[str, Any], slug: str, uid: str) -> Any:
-        """Reveal a protected identity. The reveal, with its reason, is a signed custody event."""
+        """Reveal a protected identity. The reveal, with its reason, is a signed custody event
+        in the case's access record."""
         token = require_token()
+        in_body = data["reason"] is not None
         with writing() as session:
             person = case_service.get_person(session, case_service.get_case(session, slug), uid)
             identity = case_service.reveal_identity(
-                archive(), session, person, actor=actor_name(token), reason=data["reason"]
+                archive(),
+                session,
+                person,
+                actor=actor_name(token),
+                reason=data["reason"] if in_body else header_reason(),
+                reason_field="reason" if in_body else REASON_HEADER,
             )
         return identity.to_json()
 
@@ -279,6 +301,29 @@ class CaseItems(MethodView):
         ]
 
 
+@cases_blp.route("/<slug>/access")
+class CaseAccess(MethodView):
+    @token_required
+    @cases_blp.arguments(AccessReportArgs, location="query")
+    @cases_blp.response(200, AccessEntrySchema(many=True))
+    @cases_blp.doc(security=BEARER)
+    def get(self, args: dict[str, Any], slug: str) -> Any:
+        """The case's access report, in log order: reads and exports of its items, restricted
+        searches of it, reveals of its identities, grants on it given and taken away.
+
+        Page with `after` (the last `log_index` you got) and `limit`."""
+        require_token()
+        session = read_session()
+        return accountability.case_access(
+            session,
+            case_service.get_case(session, slug),
+            since=args["since"],
+            until=args["until"],
+            after=args["after"],
+            limit=args["limit"],
+        )
+
+
 # ---- items ----------------------------------------------------------------------------
 
 
@@ -289,7 +334,10 @@ def _full_view(item: Item) -> Item:
     return item
 
 
-@items_blp.route("/<uid>")
+@items_blp.route(
+    "/<uid>",
+    parameters=[reason_parameter(required=False, when="required with a token: the full view")],
+)
 class ItemDetail(MethodView):
     @items_blp.alt_response(
         200,
@@ -298,25 +346,23 @@ class ItemDetail(MethodView):
         description="The full view with a token; without one, the public projection "
         "(PublicItemSchema) of a published item.",
     )
+    @items_blp.alt_response(400, description="A token but no reason (X-Temoin-Reason)")
     @items_blp.alt_response(404, description="No such item, or (anonymous) not published")
     def get(self, uid: str) -> Any:
         """Read an item. Anonymous callers get the public projection of published items only.
 
-        A full read shows the unredacted original, so it is recorded as an `accessed` event.
+        A full read shows the unredacted original: it needs a reason (`X-Temoin-Reason`)
+        and is recorded, with it, as an `accessed` event in the item's custody chain.
         """
         token = current_token()
         if token is None:
             item = item_service.get_public_item(read_session(), uid)
             return jsonify(PublicItemSchema().dump(item_service.public_projection(archive(), item)))
+        reason = required_reason("the original of this item")
         with writing() as session:
             item = item_service.get_item(session, uid)
-            append_event(
-                archive(),
-                session,
-                item,
-                "accessed",
-                actor=actor_name(token),
-                details={"view": "full", "via": "api"},
+            accountability.record_original_read(
+                archive(), session, item, actor=actor_name(token), reason=reason, via="api"
             )
         return jsonify(ItemSchema().dump(_full_view(item)))
 
@@ -333,6 +379,21 @@ class ItemCustody(MethodView):
         return events_of(session, item_service.get_item(session, uid))
 
 
+@items_blp.route("/<uid>/access")
+class ItemAccess(MethodView):
+    @token_required
+    @items_blp.response(200, AccessEntrySchema(many=True))
+    @items_blp.doc(security=BEARER)
+    def get(self, uid: str) -> Any:
+        """Who read or exported this item, when and why: its `accessed` and `exported` events,
+        oldest first, each with its log index, canonical bytes and signature.
+
+        For those granted the item's case; nobody can erase an entry."""
+        require_token()
+        session = read_session()
+        return accountability.item_access(session, item_service.get_item(session, uid))
+
+
 class BundleArgs(Schema):
     since = fields.Integer(
         load_default=None,
@@ -341,10 +402,13 @@ class BundleArgs(Schema):
     )
 
 
-@items_blp.route("/<uid>/bundle")
+@items_blp.route(
+    "/<uid>/bundle", parameters=[reason_parameter(required=True, when="an export for evidence")]
+)
 class ItemBundle(MethodView):
     @token_required
     @items_blp.arguments(BundleArgs, location="query")
+    @items_blp.alt_response(400, description="No reason given (X-Temoin-Reason)")
     @items_blp.doc(
         security=BEARER,
         responses={
@@ -357,10 +421,17 @@ class ItemBundle(MethodView):
     def get(self, args: dict[str, Any], uid: str) -> Response:
         """The item's evidence bundle, checkable offline with `temoin-verify`.
 
-        The export is recorded as a custody event."""
+        The export needs a reason (`X-Temoin-Reason`) and is recorded, with it, as an
+        `exported` custody event."""
         token = require_token()
         bundle = export_bundle(
-            archive(), uid, actor=actor_name(token), via="api", since=args["since"]
+            archive(),
+            uid,
+            actor=actor_name(token),
+            via="api",
+            reason=required_reason("an evidence bundle of this item"),
+            since=args["since"],
+            reason_field=REASON_HEADER,
         )
         response = Response(bundle.to_json(), mimetype="application/json")
         response.headers["Content-Disposition"] = f'attachment; filename="{uid}.bundle.json"'
@@ -373,12 +444,15 @@ class ItemPublish(MethodView):
     @items_blp.response(200, ItemSchema)
     @items_blp.doc(security=BEARER)
     def post(self, uid: str) -> Any:
-        """Publish an item: its redacted projection becomes public and searchable."""
+        """Publish an item: its redacted projection becomes public and searchable.
+
+        The response leaves the original text out (`text` is null): read it, with a reason,
+        through `GET /items/{uid}`."""
         token = require_token()
         with writing() as session:
             item = item_service.get_item(session, uid)
             item_service.publish_item(archive(), session, item, actor=actor_name(token))
-        return _full_view(item)
+        return item
 
 
 @items_blp.route("/<uid>/redaction")
@@ -433,16 +507,48 @@ class ItemPublicBundle(MethodView):
 # ---- search -------------------------------------------------------------------------
 
 
-@search_blp.route("")
+def _searched_cases(wanted: str | None) -> list[str]:
+    """The cases a restricted search covers: the one asked for, or (for a caller granted
+    every case, checked before the view) all of them."""
+    if wanted:
+        return [wanted]
+    return [c.slug for c in case_service.list_cases(read_session())]
+
+
+def _filters_on_record(args: dict[str, Any]) -> dict[str, Any]:
+    """The search's filters as the access record keeps them (only those given)."""
+    names = ("kind", "language", "event_from", "event_to", "collected_from", "collected_to")
+    kept: dict[str, Any] = {
+        n: args[n].isoformat() if hasattr(args[n], "isoformat") else args[n]
+        for n in (*names, "place")
+        if args[n] is not None
+    }
+    if args["tag"]:
+        kept["tags"] = list(args["tag"])
+    kept["sort"], kept["page"], kept["page_size"] = args["sort"], args["page"], args["page_size"]
+    return kept
+
+
+@search_blp.route(
+    "",
+    parameters=[
+        reason_parameter(required=False, when="optional; a restricted search is recorded anyway")
+    ],
+)
 class Search(MethodView):
     @search_blp.arguments(SearchArgsSchema, location="query")
     @search_blp.response(200, SearchResultsSchema)
     def get(self, args: dict[str, Any]) -> Any:
-        """Search. Anonymous callers search the public (redacted) index only."""
+        """Search. Anonymous callers search the public (redacted) index only.
+
+        A restricted search (token holders, by default) is recorded as one `accessed` event:
+        who, the case(s) searched, the query and filters, and the reason if one is given."""
         scope = args["scope"]
+        token, reason = None, None
         if scope == "restricted" or (scope is None and current_token() is not None):
-            require_token()
+            token = require_token()
             scope = "restricted"
+            reason = given_reason()
         else:
             scope = "public"
         results = run_search(
@@ -464,6 +570,18 @@ class Search(MethodView):
             ),
             sort=args["sort"],
         )
+        if token is not None:
+            with writing() as session:
+                accountability.record_search(
+                    archive(),
+                    session,
+                    actor=actor_name(token),
+                    cases=_searched_cases(args["case"]),
+                    query=args["q"],
+                    filters=_filters_on_record(args),
+                    reason=reason,
+                    via="api",
+                )
         return {
             "query": results.query,
             "scope": scope,
@@ -475,21 +593,38 @@ class Search(MethodView):
         }
 
 
-@items_blp.route("/<uid>/similar")
+@items_blp.route(
+    "/<uid>/similar",
+    parameters=[reason_parameter(required=False, when="optional; the search is recorded anyway")],
+)
 class ItemSimilar(MethodView):
     @token_required
     @items_blp.arguments(SimilarArgsSchema, location="query")
     @items_blp.response(200, SearchHitSchema(many=True))
     @items_blp.doc(security=BEARER)
     def get(self, args: dict[str, Any], uid: str) -> Any:
-        """Items that share this one's key words (restricted index), to find corroboration."""
+        """Items that share this one's key words (restricted index), to find corroboration.
+
+        Recorded like a restricted search, with the item and the case(s) searched."""
         token = require_token()
+        reason = given_reason()
         item = item_service.get_item(read_session(), uid)
         # Across cases only for a caller granted every case; else within the item's own.
         scope = None if granted_everywhere(token) else item.case.slug
-        return similar(archive(), item.uid, limit=args["limit"], case=scope)
+        hits = similar(archive(), item.uid, limit=args["limit"], case=scope)
+        with writing() as session:
+            accountability.record_search(
+                archive(),
+                session,
+                actor=actor_name(token),
+                cases=_searched_cases(scope),
+                similar_to=item.uid,
+                reason=reason,
+                via="api",
+            )
+        return hits
 
 
-BLUEPRINTS = (cases_blp, items_blp, search_blp, log_blp)
+BLUEPRINTS = (cases_blp, items_blp, search_blp, log_blp, users_blp)
 
 __all__ = ["BLUEPRINTS", "NotFound"]

@@ -40,7 +40,12 @@ def test_api_bundle_verifies_with_the_published_key(
 ) -> None:
     uid = first_testimony(seeded)
     assert client.get(f"/api/v1/items/{uid}/bundle").status_code == 401
-    response = client.get(f"/api/v1/items/{uid}/bundle", headers=auth)
+    refused = client.get(f"/api/v1/items/{uid}/bundle", headers=auth)
+    assert refused.status_code == 400 and "X-Temoin-Reason" in refused.json["errors"]
+    response = client.get(
+        f"/api/v1/items/{uid}/bundle",
+        headers={**auth, "X-Temoin-Reason": "exhibit for the hearing"},
+    )
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == f'attachment; filename="{uid}.bundle.json"'
     path = tmp_path / "item.bundle.json"
@@ -61,7 +66,9 @@ def test_api_bundle_verifies_with_the_published_key(
 
 
 def test_a_changed_byte_anywhere_fails(seeded: Archive) -> None:
-    bundle = export_bundle(seeded, first_testimony(seeded), actor="test", via="test")
+    bundle = export_bundle(
+        seeded, first_testimony(seeded), actor="test", via="test", reason="bundle export test"
+    )
     data = bundle.to_json().encode()
     key = seeded.signing_key.verifier()
     verify_bundle(parse_bundle(data), trusted_keys=[key])
@@ -78,7 +85,12 @@ def test_since_adds_a_consistency_proof(seeded: Archive) -> None:
 
         old = latest_checkpoint(session)
     bundle = export_bundle(
-        seeded, first_testimony(seeded), actor="test", via="test", since=old.size
+        seeded,
+        first_testimony(seeded),
+        actor="test",
+        via="test",
+        reason="bundle export test",
+        since=old.size,
     )
     report = verify_bundle(
         bundle, trusted_keys=[seeded.signing_key.verifier()], since_checkpoint=old.note
@@ -97,7 +109,7 @@ def test_rotation_keeps_old_signatures_valid_and_logs_the_new_key(
     assert new_key.key_id_hex == rotation.new_key_id != old_key.key_id_hex
     fresh = Archive(settings)  # reads the key file again
     assert fresh.signing_key.key_id_hex == new_key.key_id_hex
-    bundle = export_bundle(fresh, uid, actor="test", via="test")
+    bundle = export_bundle(fresh, uid, actor="test", via="test", reason="bundle export test")
     # Events signed before the rotation still verify, with the old public key in the bundle.
     verify_bundle(bundle, trusted_keys=[old_key, new_key])
     assert {e.key_id for e in bundle.events} == {old_key.key_id_hex, new_key.key_id_hex}
@@ -126,7 +138,9 @@ def test_cli_export_and_rotate(
     monkeypatch.setenv("TEMOIN_LOG_ORIGIN", settings.log_origin)
     runner = CliRunner()
     out = tmp_path / "b.json"
-    result = runner.invoke(main, ["export", first_testimony(seeded), "-o", str(out)])
+    result = runner.invoke(
+        main, ["export", first_testimony(seeded), "-o", str(out), "--reason", "for the court"]
+    )
     assert result.exit_code == 0, result.output
     assert verify_cli(str(out)).returncode == 0
     rotated = runner.invoke(main, ["keys", "rotate", "--yes"])

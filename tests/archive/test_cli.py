@@ -72,14 +72,21 @@ def test_init_seed_audit_export(runner: CliRunner, tmp_path: Path) -> None:
         uid = session.scalars(select(Item.uid).where(Item.kind == "testimony")).first()
     arc.close()
     out = tmp_path / "export.json"
-    exported = runner.invoke(main, ["export", uid, "-o", str(out)])
+    unexplained = runner.invoke(main, ["export", uid, "-o", str(out)])
+    assert unexplained.exit_code == 2 and "--reason" in unexplained.output
+    short = runner.invoke(main, ["export", uid, "-o", str(out), "--reason", "why"])
+    assert short.exit_code == 1 and "--reason is too short" in short.output
+    assert not out.exists()
+    reason = "exhibit 12 for the tribunal"
+    exported = runner.invoke(main, ["export", uid, "-o", str(out), "--reason", reason])
     assert exported.exit_code == 0, exported.output
     from evidence.bundle import parse_bundle
 
     bundle = parse_bundle(out.read_bytes())
     assert bundle.item.id == uid
     assert b'"type":"exported"' in bundle.events[-1].canonical
-    missing = runner.invoke(main, ["export", "nope", "-o", str(out)])
+    assert json.loads(bundle.events[-1].canonical)["details"]["reason"] == reason
+    missing = runner.invoke(main, ["export", "nope", "-o", str(out), "--reason", reason])
     assert missing.exit_code == 1 and "no item 'nope'" in missing.output
 
     rebuilt = runner.invoke(main, ["reindex"])

@@ -61,7 +61,7 @@ def test_checkpoint_opens_with_an_independent_c2sp_verifier(
 def test_the_by_hand_commands_check_an_exported_bundle(seeded: Archive, tmp_path: Path) -> None:
     with seeded.db.sessions() as session:
         uid = session.scalars(select(Item.uid).where(Item.kind == "testimony")).first()
-    bundle = export_bundle(seeded, uid, actor="legal team", via="test")
+    bundle = export_bundle(seeded, uid, actor="legal team", via="test", reason="third-party check")
     (tmp_path / "bundle.json").write_text(bundle.to_json(), encoding="utf-8")
     (tmp_path / "exhibit").write_bytes(seeded.blobs.path_for(bundle.item.digest).read_bytes())
     (tmp_path / "key.pem").write_bytes(seeded.signing_key.verifier().to_pem())

@@ -175,11 +175,20 @@ def test_full_read_is_recorded_as_an_access_event(
 ) -> None:
     make_case(client, auth)
     item = make_testimony(client, auth, make_witness(client, auth)["id"])
-    assert client.get(f"/api/v1/items/{item['id']}", headers=auth).json["text"] == TEXT
-    types = [
-        e["type"] for e in client.get(f"/api/v1/items/{item['id']}/custody", headers=auth).json
-    ]
-    assert types[-1] == "accessed"
+    refused = client.get(f"/api/v1/items/{item['id']}", headers=auth)
+    assert refused.status_code == 400
+    assert refused.json["errors"] == {"X-Temoin-Reason": ["required"]}
+    assert "X-Temoin-Reason" in refused.json["message"]
+    assert "Hamadoun" not in refused.get_data(as_text=True)
+    why = {"X-Temoin-Reason": "checking the date of the events"}
+    assert client.get(f"/api/v1/items/{item['id']}", headers={**auth, **why}).json["text"] == TEXT
+    events = client.get(f"/api/v1/items/{item['id']}/custody", headers=auth).json
+    assert [e["type"] for e in events].count("accessed") == 1
+    assert events[-1]["event"]["details"] == {
+        "what": "original",
+        "via": "api",
+        "reason": "checking the date of the events",
+    }
 
 
 def test_a_person_added_later_is_redacted_everywhere(

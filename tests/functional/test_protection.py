@@ -153,7 +153,14 @@ def test_a_reveal_needs_a_reason_and_is_recorded(
     client: FlaskClient, auth: dict[str, str], case: dict, app
 ) -> None:
     url = f"/api/v1/cases/protect/persons/{case['person']['id']}/reveal"
-    assert client.post(url, json={"reason": "x"}, headers=auth).status_code == 422
+    short = client.post(url, json={"reason": "x"}, headers=auth)
+    assert short.status_code == 400 and short.json["errors"] == {
+        "reason": ["too short: 10 characters at least"]
+    }
+    missing = client.post(url, json={}, headers=auth)
+    assert missing.status_code == 400 and missing.json["errors"] == {
+        "X-Temoin-Reason": ["required"]
+    }
     assert client.post(url, json={"reason": "legal team request"}).status_code == 401
     response = client.post(
         url, json={"reason": "legal team request #12 for the hearing"}, headers=auth
@@ -166,7 +173,7 @@ def test_a_reveal_needs_a_reason_and_is_recorded(
     assert response.headers["Cache-Control"] == "no-store"
     arc: Archive = app.extensions["temoin"]
     with arc.db.sessions() as session:
-        record = session.scalars(select(Item).where(Item.seed_key == "_identities/protect")).one()
+        record = session.scalars(select(Item).where(Item.seed_key == "_access/protect")).one()
         events = session.scalars(
             select(CustodyEvent).where(CustodyEvent.item_id == record.id)
         ).all()
