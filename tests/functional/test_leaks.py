@@ -6,6 +6,7 @@ is added), with its parameters filled from real published and unpublished record
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import random
@@ -85,11 +86,65 @@ def planted(client: FlaskClient, auth: dict[str, str], seeded: Archive) -> dict:
     for uid in uids[:3]:
         client.post(f"/api/v1/items/{uid}/redaction", json={}, headers=auth)
         assert client.post(f"/api/v1/items/{uid}/publish", headers=auth).status_code == 200
+    marker = "".join(rng.choice(string.ascii_lowercase) for _ in range(12))
+    log_indexes = plant_access_records(
+        client, auth, uids, person["id"], words=[full, alias, phone, email, marker]
+    )
+    # Published again after the looks: the new `published` events chain onto access events.
+    client.patch(
+        f"/api/v1/cases/planted/persons/{person['id']}",
+        json={"aliases": [f"{alias}ou"]},
+        headers=auth,
+    )
     return {
-        "secrets": [full, first, last, alias, phone, email, phone.replace(" ", "")],
+        "secrets": [full, first, last, alias, phone, email, phone.replace(" ", ""), marker],
         "published": uids[:3],
         "unpublished": uids[3:],
+        "access_log_indexes": log_indexes,
     }
+
+
+def reason_header(text: str) -> dict[str, str]:
+    """RFC 8187 form, so that any name travels in a header."""
+    return {"X-Temoin-Reason": "UTF-8''" + quote(text, safe="")}
+
+
+def plant_access_records(
+    client: FlaskClient, auth: dict[str, str], uids: list[str], person: str, words: list[str]
+) -> list[int]:
+    """Looks at protected material whose reasons and queries name the witness: reads of
+    originals, exports, restricted searches, similar items, a reveal and a grant. Returns
+    the log indexes of the events they left."""
+    full, alias, phone, email, marker = words
+    why = f"checking what {full} ({alias}, {phone}, {email}) said, file {marker}"
+    for uid in uids:
+        assert client.get(f"/api/v1/items/{uid}", headers={**auth, **reason_header(why)}).is_json
+        bundle = client.get(f"/api/v1/items/{uid}/bundle", headers={**auth, **reason_header(why)})
+        assert bundle.status_code == 200
+        similar = client.get(f"/api/v1/items/{uid}/similar", headers={**auth, **reason_header(why)})
+        assert similar.status_code == 200
+    for query in (full, f'"{alias}" {marker}', phone):
+        found = client.get(
+            "/api/v1/search",
+            query_string={"q": query, "case": "planted"},
+            headers={**auth, **reason_header(why)},
+        )
+        assert found.status_code == 200
+    everywhere = client.get("/api/v1/search", query_string={"q": alias}, headers=auth)
+    assert everywhere.status_code == 200
+    revealed = client.post(
+        f"/api/v1/cases/planted/persons/{person}/reveal", json={"reason": why}, headers=auth
+    )
+    assert revealed.status_code == 200
+    client.post("/api/v1/users", json={"name": "lawyer", "role": "legal"}, headers=auth)
+    granted = client.put(
+        "/api/v1/users/lawyer/grants/planted", headers={**auth, **reason_header(why)}
+    )
+    assert granted.status_code == 200
+    report = client.get("/api/v1/cases/planted/access", headers=auth).json
+    assert len(report) >= 3 * len(uids) + 5
+    assert sum(marker in (entry["reason"] or "") for entry in report) == len(report) - 1
+    return [entry["log_index"] for entry in report]
 
 
 def protected_terms(planted: dict) -> list[str]:
@@ -113,6 +168,7 @@ def crawl_targets(app: Flask, planted: dict) -> list[str]:
         "slug": ["planted", "moura-2022", "no-such-case"],
         "filename": ["temoin.css"],
         "size": ["1", "32", "999999"],
+        "name": ["admin", "lawyer", "no-such-user"],
     }
     urls = []
     for rule in app.url_map.iter_rules():
@@ -165,6 +221,30 @@ def test_no_public_surface_shows_a_protected_name(
     for url in ("/records/{}", "/api/v1/items/{}"):
         for uid in planted["published"]:
             assert client.get(url.format(uid)).status_code == 200
+
+
+def test_access_records_stay_off_every_public_surface(client: FlaskClient, planted: dict) -> None:
+    """Reasons and queries name the witness; they exist only in restricted records. The
+    public bundle carries only the `sealed` and `published` events; the log's public
+    proofs carry hashes, never an event."""
+    terms = protected_terms(planted)
+    for uid in planted["published"]:
+        bundle = client.get(f"/api/v1/items/{uid}/public-bundle")
+        assert bundle.status_code == 200
+        types = [
+            json.loads(base64.b64decode(e["canonical"]))["type"] for e in bundle.json["events"]
+        ]
+        assert set(types) <= {"sealed", "published"}, types
+        assert_clean(bundle.get_data(as_text=True), terms, f"public bundle of {uid}")
+    for index in planted["access_log_indexes"]:
+        proof = client.get(f"/api/v1/log/proof/inclusion?index={index}")
+        assert proof.status_code == 200
+        assert set(proof.json) == {"index", "size", "leaf_hash", "root_hash", "hashes"}
+        assert_clean(proof.get_data(as_text=True), terms, f"inclusion proof of {index}")
+    marker = planted["secrets"][-1]
+    for url in ("/api/v1/search", "/search"):
+        assert marker not in client.get(url, query_string={"q": "checking"}).get_data(as_text=True)
+    assert client.get("/api/v1/search", query_string={"q": marker}).json["total"] == 0
 
 
 def test_search_finds_nothing_for_a_protected_name(client: FlaskClient, planted: dict) -> None:
@@ -251,6 +331,22 @@ def test_the_log_holds_no_protected_name(
         "/api/v1/cases/planted/testimonies",
         json={"text": planted["secrets"][0], "person": "x", "language": "en"},
         headers=auth,
+    )
+    name = planted["secrets"][0]
+    for why in (f"about {name}, again", name[:5], f"{name} " * 300):
+        client.get(
+            f"/api/v1/items/{planted['unpublished'][0]}", headers={**auth, **reason_header(why)}
+        )
+        client.get(
+            f"/api/v1/items/{planted['published'][0]}/bundle",
+            headers={**auth, **reason_header(why)},
+        )
+        client.get(
+            "/api/v1/search", query_string={"q": name}, headers={**auth, **reason_header(why)}
+        )
+    client.get(
+        f"/api/v1/items/{planted['unpublished'][0]}",
+        headers={**auth, "X-Temoin-Reason": "UTF-8''%ff" + name},
     )
     assert_clean(
         "\n".join(r.getMessage() for r in caplog.records), protected_terms(planted), "log output"
