@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TEMOIN_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test lint bench bench-custody setup clean
+.PHONY: run test lint bench bench-custody bench-access setup clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 bench-custody: $(STAMP)
 	$(BIN)/python -m bench.custody
+
+bench-access: $(STAMP)
+	$(BIN)/python -m bench.access
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
