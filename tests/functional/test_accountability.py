@@ -548,12 +548,15 @@ def test_the_database_refuses_to_change_or_delete_an_access_event(
         index = session.scalar(
             select(func.max(CustodyEvent.log_index)).where(CustodyEvent.type == "accessed")
         )
-    for statement in (
+    statements = [
         f"DELETE FROM custody_events WHERE log_index = {index}",
         "DELETE FROM custody_events",
-        f"UPDATE custody_events SET canonical = x'00' WHERE log_index = {index}",
+        f"UPDATE custody_events SET type = 'verified' WHERE log_index = {index}",
         f"UPDATE custody_events SET actor = 'nobody' WHERE log_index = {index}",
-    ):
+    ]
+    if arc.db.engine.dialect.name == "postgresql":
+        statements.append("TRUNCATE custody_events")
+    for statement in statements:
         with pytest.raises(DBAPIError, match="append-only"), arc.db.engine.begin() as conn:
             conn.exec_driver_sql(statement)
     with arc.db.transaction() as session:
