@@ -567,6 +567,7 @@ def users_set_password(ctx: click.Context, name: str, one_time: bool) -> None:
     """Set a user's web password (prompted), or a one-time one; ends their web sessions."""
     from archive.services import signin
     from archive.services import users as user_service
+    from archive.services.administration import record_change
 
     secret = (
         signin.one_time_password()
@@ -578,6 +579,15 @@ def users_set_password(ctx: click.Context, name: str, one_time: bool) -> None:
         with arc.unit_of_work() as session:
             user = _user_errors(lambda: user_service.get_user(session, name))
             _user_errors(lambda: signin.set_password(session, user, secret, one_time=one_time))
+            record_change(
+                arc,
+                session,
+                "password_set",
+                actor=CLI_ACTOR,
+                reason=None,
+                user=user.name,
+                one_time=one_time,
+            )
     finally:
         arc.close()
     if one_time:
@@ -594,12 +604,16 @@ def users_reset_totp(ctx: click.Context, name: str) -> None:
     """Remove a user's second factor (a lost phone); an admin must enrol again at sign-in."""
     from archive.services import signin
     from archive.services import users as user_service
+    from archive.services.administration import record_change
 
     arc = _archive(ctx)
     try:
         with arc.unit_of_work() as session:
             user = _user_errors(lambda: user_service.get_user(session, name))
             signin.reset_totp(session, user)
+            record_change(
+                arc, session, "second_factor_reset", actor=CLI_ACTOR, reason=None, user=user.name
+            )
             role = user.role
     finally:
         arc.close()

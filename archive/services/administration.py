@@ -41,7 +41,7 @@ def admin_record(arc: Archive, session: Session) -> Item:
     )
 
 
-def _record(
+def record_change(
     arc: Archive,
     session: Session,
     change: str,
@@ -50,6 +50,7 @@ def _record(
     reason: str | None,
     **details: Any,
 ) -> CustodyEvent:
+    """One `access_changed` event in the archive's record of access administration."""
     return append_event(
         arc,
         session,
@@ -93,7 +94,7 @@ def add_user(
             errors={"name": ["invalid name"]},
         )
     user = users.add_user(session, name=name, role=role, password=password)
-    _record(arc, session, "user_added", actor=actor, reason=reason, user=user.name, role=role)
+    record_change(arc, session, "user_added", actor=actor, reason=reason, user=user.name, role=role)
     return user
 
 
@@ -121,7 +122,7 @@ def disable_user(
         )
     live = [t for t in tokens_of(session, user) if token_state(t) == "active"]
     users.disable_user(session, user)
-    _record(
+    record_change(
         arc,
         session,
         "user_disabled",
@@ -142,7 +143,9 @@ def grant_case(
     if user.disabled_at is not None:
         raise Conflict(f"user {user.name!r} is disabled", errors={"name": ["disabled"]})
     users.grant(session, user, case)
-    _record(arc, session, "grant_added", actor=actor, reason=reason, user=user.name, case=case.slug)
+    record_change(
+        arc, session, "grant_added", actor=actor, reason=reason, user=user.name, case=case.slug
+    )
     return True
 
 
@@ -153,7 +156,7 @@ def revoke_case(
     if not users.has_grant(session, user.id, case.id):
         return False
     users.revoke(session, user, case)
-    _record(
+    record_change(
         arc, session, "grant_revoked", actor=actor, reason=reason, user=user.name, case=case.slug
     )
     return True
@@ -202,7 +205,7 @@ def issue_token(
     if user.disabled_at is not None:
         raise Conflict(f"user {user.name!r} is disabled", errors={"name": ["disabled"]})
     token, secret = users.new_token(session, user, name=name, expires_at=expires_at)
-    _record(
+    record_change(
         arc,
         session,
         "token_issued",
@@ -236,7 +239,7 @@ def revoke_token(
         return token
     token.revoked_at = utcnow()
     session.flush()
-    _record(
+    record_change(
         arc,
         session,
         "token_revoked",

@@ -166,3 +166,37 @@ def test_users_commands_leave_a_signed_trace_with_their_reason(
     assert [(e["action"], e["actor"], e["reason"]) for e in entries] == [
         ("grant_added", "cli", "joined the legal team")
     ]
+
+
+def test_password_and_second_factor_resets_leave_a_trace(
+    runner: CliRunner, arc, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    from sqlalchemy import select
+
+    from archive.models import CustodyEvent, Item
+    from archive.services.accountability import ACCESS_ADMIN
+
+    assert runner.invoke(main, ["users", "add", "omar", "--role", "investigator"]).exit_code == 0
+    reset = runner.invoke(main, ["users", "set-password", "omar", "--one-time"])
+    assert reset.exit_code == 0, reset.output
+    secret = reset.output.split(": ", 1)[1].splitlines()[0]
+    assert runner.invoke(main, ["users", "reset-totp", "omar"]).exit_code == 0
+    with arc.db.sessions() as session:
+        record = session.scalars(select(Item).where(Item.seed_key == ACCESS_ADMIN)).one()
+        rows = session.scalars(
+            select(CustodyEvent).where(CustodyEvent.item_id == record.id).order_by(CustodyEvent.seq)
+        ).all()
+    details = [json.loads(r.canonical)["details"] for r in rows]
+    assert [d["change"] for d in details] == [
+        "user_added",
+        "token_issued",
+        "password_set",
+        "second_factor_reset",
+    ]
+    assert details[2] == {
+        "change": "password_set",
+        "user": "omar",
+        "one_time": True,
+        "reason": None,
+    }
+    assert all(secret not in r.canonical.decode() for r in rows)
