@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from archive.errors import ArchiveError, Forbidden, InvalidInput
 from archive.models import Case, CaseGrant, Item, User, WebSession, utcnow
 from archive.services import signin as service
+from archive.services.administration import record_change
 from archive.services.users import check_password
 from archive.web.auth import SESSION_KEY, current_principal, current_web_session
 from archive.web.context import archive, read_session
@@ -143,6 +144,20 @@ def _open(session: Session, user: User) -> tuple[str, WebSession]:
     return secret, found
 
 
+def _record_own_change(session: Session, user: User, change: str, **details: Any) -> None:
+    """A user's own change of how they sign in is a change of access: a signed event in the
+    archive's access-administration record, like the same change made at the console."""
+    record_change(
+        archive(),
+        session,
+        change,
+        actor=f"user:{user.name} (web)",
+        reason=None,
+        user=user.name,
+        **details,
+    )
+
+
 @signin.route("/login/password", methods=["GET", "POST"])
 def new_password() -> Any:
     web_session = _step_session("password")
@@ -150,7 +165,7 @@ def new_password() -> Any:
     if request.method == "GET" or not form.validate():
         status = 422 if request.method == "POST" else 200
         return render_template("new_password.html", form=form), status
-    with archive().db.transaction() as session:
+    with archive().unit_of_work() as session:
         user = session.get_one(User, web_session.user_id)
         try:
             service.check_new_password(user, form.password.data or "")
@@ -158,6 +173,7 @@ def new_password() -> Any:
             form.password.errors = list(exc.errors["password"])
             return render_template("new_password.html", form=form), 422
         service.set_password(session, user, form.password.data or "")  # ends every session
+        _record_own_change(session, user, "password_set", replaced_one_time=True)
         secret, live = _open(session, user)
     _start_cookie(secret, keep=(NEXT_KEY,))
     return _onward(live)
@@ -215,11 +231,12 @@ def enrol() -> Any:
         cookie[ENROL_KEY] = secret  # until a first code proves the app holds it
     if request.method == "POST" and form.validate():
         try:
-            with archive().db.transaction() as session:
+            with archive().unit_of_work() as session:
                 user = session.get_one(User, web_session.user_id)
                 codes = service.enable_totp(
                     session, archive().settings, user, secret, form.code.data or ""
                 )
+                _record_own_change(session, user, "second_factor_enrolled")
                 live = session.get_one(WebSession, web_session.id)
                 service.second_factor_proven(session, live)
                 new_secret = service.rotate_web_session(session, live)
@@ -292,7 +309,7 @@ def account() -> Any:
             raise Forbidden("sign in on the web to change your password")
         status = 422
         if form.validate():
-            with archive().db.transaction() as session:
+            with archive().unit_of_work() as session:
                 user = session.get_one(User, web_session.user_id)
                 if not check_password(form.current.data or "", user.password_hash):
                     service.record_failure(session, user.name, _policy())
@@ -305,6 +322,7 @@ def account() -> Any:
                     else:
                         proven = web_session.second_factor_at
                         service.set_password(session, user, form.password.data or "")
+                        _record_own_change(session, user, "password_set", replaced_one_time=False)
                         secret, live = _open(session, user)
                         if proven is not None:
                             service.second_factor_proven(session, live)

@@ -4,6 +4,7 @@ end, lock-out and rate limits, CSRF, and the API that ignores the session cookie
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterator
 
@@ -14,8 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from archive.config import Settings
-from archive.models import LoginFailure, User, WebSession
+from archive.models import CustodyEvent, Item, LoginFailure, User, WebSession
 from archive.services import cases, signin, users
+from archive.services.accountability import ACCESS_ADMIN
 from archive.services.runtime import Archive, InitReport, init_archive
 from archive.web import create_app
 from archive.web.auth import SESSION_KEY
@@ -278,6 +280,27 @@ def test_a_password_change_ends_every_other_session(
     assert laptop.get("/desk").status_code == 303  # the other one is signed out
     assert sign_in(laptop, investigator).status_code == 401
     assert sign_in(laptop, investigator, "a brand new passphrase").status_code == 303
+    # A change of how someone signs in is a change of access: signed, in the log.
+    with arc.db.sessions() as session:
+        record = session.scalars(select(Item).where(Item.seed_key == ACCESS_ADMIN)).one()
+        changes = [
+            json.loads(canonical)
+            for canonical in session.scalars(
+                select(CustodyEvent.canonical)
+                .where(CustodyEvent.item_id == record.id)
+                .order_by(CustodyEvent.seq)
+            )
+        ]
+    last = changes[-1]
+    assert last["type"] == "access_changed"
+    assert last["actor"] == f"user:{investigator} (web)"
+    assert last["details"] == {
+        "change": "password_set",
+        "user": investigator,
+        "replaced_one_time": False,
+        "reason": None,
+    }
+    assert "a brand new passphrase" not in json.dumps(changes)
 
 
 def test_the_account_page_checks_the_current_and_the_new_password(
