@@ -149,6 +149,27 @@ def grant_case(
     return True
 
 
+def record_new_case_grants(arc: Archive, session: Session, case: Case, *, actor: str) -> None:
+    """A new case's first grants (to its creator, or to every admin when made at the
+    console) are changes of access like any other: one signed event each."""
+    holders = session.scalars(
+        select(User)
+        .join(CaseGrant, CaseGrant.user_id == User.id)
+        .where(CaseGrant.case_id == case.id)
+        .order_by(User.id)
+    )
+    for user in holders:
+        record_change(
+            arc,
+            session,
+            "grant_added",
+            actor=actor,
+            reason="the case was created",
+            user=user.name,
+            case=case.slug,
+        )
+
+
 def revoke_case(
     arc: Archive, session: Session, user: User, case: Case, *, actor: str, reason: str | None = None
 ) -> bool:

@@ -39,6 +39,7 @@ from archive.schemas import (
 from archive.services import accountability
 from archive.services import cases as case_service
 from archive.services import items as item_service
+from archive.services.administration import record_new_case_grants
 from archive.services.custody import events_of
 from archive.services.export import export_bundle, export_public_bundle
 from archive.services.redacting import ManualSpan, redaction_view, review_redaction
@@ -89,7 +90,9 @@ class Cases(MethodView):
         """Create a case; its creator is granted it."""
         token = require_token()
         with writing() as session:
-            return case_service.create_case(session, creator_id=token.user_id, **data)
+            case = case_service.create_case(session, creator_id=token.user_id, **data)
+            record_new_case_grants(archive(), session, case, actor=actor_name(token))
+            return case
 
 
 @cases_blp.route("/<slug>")

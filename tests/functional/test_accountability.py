@@ -38,7 +38,19 @@ def two_cases(client: FlaskClient, auth: dict[str, str]) -> dict[str, str]:
         person = make_witness(client, auth, slug=slug)
         uids[slug] = make_testimony(client, auth, person["id"], slug=slug)["id"]
         uids[f"{slug} person"] = person["id"]
+        report = client.get(f"/api/v1/cases/{slug}/access", headers=auth).json
+        assert [(e["action"], e["what"], e["reason"]) for e in report] == [
+            ("grant_added", f"grant_added: user admin on case {slug}", CREATED)
+        ]
     return uids
+
+
+CREATED = "the case was created"
+
+
+def after_creation(entries: list[dict]) -> list[dict]:
+    """A report without the new case's first grants (which every case has)."""
+    return [e for e in entries if not (e["action"] == "grant_added" and e["reason"] == CREATED)]
 
 
 def b64(text: str) -> bytes:
@@ -91,7 +103,7 @@ def test_a_full_read_needs_a_reason_that_names_the_header(
         assert "X-Temoin-Reason" in response.json["message"]
         assert "text" not in response.json
     # Nothing was recorded for the refused reads.
-    assert client.get(f"{url}/access", headers=auth).json == []
+    assert after_creation(client.get(f"{url}/access", headers=auth).json) == []
     # The public view of an item needs no reason (and records nothing).
     assert client.get(url).status_code == 404
 
@@ -137,7 +149,7 @@ def test_each_unredacted_read_is_in_the_access_report_and_in_the_log(
         proven_in_the_log(client, entry)
     assert len({e["log_index"] for e in access}) == 3
     # The case's report lists the same events, with the same bytes.
-    report = client.get("/api/v1/cases/case-one/access", headers=legal).json
+    report = after_creation(client.get("/api/v1/cases/case-one/access", headers=legal).json)
     assert [e["canonical"] for e in report if e["item"] == uid] == [e["canonical"] for e in access]
     # The custody record holds them too, chained with the rest.
     custody = client.get(f"/api/v1/items/{uid}/custody", headers=legal).json
@@ -154,7 +166,7 @@ def test_exports_searches_similar_and_reveals_are_recorded_once_per_request(
     uid = two_cases["case-one"]
     for _ in range(2):  # a second testimony, so a search finds several items
         make_testimony(client, auth, two_cases["case-one person"])
-    before = client.get("/api/v1/cases/case-one/access", headers=investigator).json
+    before = after_creation(client.get("/api/v1/cases/case-one/access", headers=investigator).json)
     assert before == []
 
     assert client.get(f"/api/v1/items/{uid}/bundle", headers=investigator).status_code == 200
@@ -173,7 +185,7 @@ def test_exports_searches_similar_and_reveals_are_recorded_once_per_request(
     )
     assert reveal.status_code == 200 and reveal.json["names"] == ["Hamadoun Traoré"]
 
-    report = client.get("/api/v1/cases/case-one/access", headers=investigator).json
+    report = after_creation(client.get("/api/v1/cases/case-one/access", headers=investigator).json)
     assert [(e["action"], e["details"]["what"]) for e in report] == [
         ("exported", "evidence bundle"),
         ("accessed", "restricted search"),
@@ -201,7 +213,7 @@ def test_exports_searches_similar_and_reveals_are_recorded_once_per_request(
     ]
     # The public search is never recorded.
     client.get("/api/v1/search?q=soldiers")
-    assert len(client.get("/api/v1/cases/case-one/access", headers=auth).json) == 5
+    assert len(after_creation(client.get("/api/v1/cases/case-one/access", headers=auth).json)) == 5
 
 
 def test_a_search_of_every_case_is_one_event_in_every_case_report(
@@ -210,8 +222,8 @@ def test_a_search_of_every_case_is_one_event_in_every_case_report(
     """The admin holds both cases: an unfiltered search covers both, and is recorded once,
     in the archive-wide access record, naming both."""
     assert client.get("/api/v1/search?q=soldiers", headers={**auth, **why()}).status_code == 200
-    one = client.get("/api/v1/cases/case-one/access", headers=auth).json
-    two = client.get("/api/v1/cases/case-two/access", headers=auth).json
+    one = after_creation(client.get("/api/v1/cases/case-one/access", headers=auth).json)
+    two = after_creation(client.get("/api/v1/cases/case-two/access", headers=auth).json)
     assert len(one) == len(two) == 1 and one == two
     assert one[0]["details"]["cases"] == ["case-one", "case-two"]
     assert one[0]["case"] == "_archive"
@@ -228,19 +240,27 @@ def test_reports_filter_by_time_and_page_by_log_index(
     for n in range(5):
         client.get(f"/api/v1/items/{uid}", headers={**auth, **why(f"{WHY}, read {n}")})
     url = "/api/v1/cases/case-one/access"
-    everything = client.get(url, headers=auth).json
+    everything = after_creation(client.get(url, headers=auth).json)
     assert [e["reason"][-6:] for e in everything] == [f"read {n}" for n in range(5)]
-    first = client.get(f"{url}?limit=2", headers=auth).json
-    rest = client.get(f"{url}?after={first[-1]['log_index']}&limit=10", headers=auth).json
+    first = after_creation(client.get(f"{url}?limit=2", headers=auth).json)
+    rest = after_creation(
+        client.get(f"{url}?after={first[-1]['log_index']}&limit=10", headers=auth).json
+    )
     assert first + rest == everything
     third = everything[2]["at"]
-    since = client.get(url, query_string={"since": third}, headers=auth).json
+    since = after_creation(client.get(url, query_string={"since": third}, headers=auth).json)
     assert since == everything[2:]
-    until = client.get(url, query_string={"until": third}, headers=auth).json
+    until = after_creation(client.get(url, query_string={"until": third}, headers=auth).json)
     assert until == everything[:2]
-    assert client.get(f"{url}?since=2000-01-01&until=2000-01-02", headers=auth).json == []
+    assert (
+        after_creation(client.get(f"{url}?since=2000-01-01&until=2000-01-02", headers=auth).json)
+        == []
+    )
     today = everything[0]["at"][:10]
-    assert client.get(f"{url}?since={today}&until={today}", headers=auth).json == everything
+    assert (
+        after_creation(client.get(f"{url}?since={today}&until={today}", headers=auth).json)
+        == everything
+    )
     for bad in ("since=yesterday", "until=2024-13-01", "since=2024-02-02&until=2024-02-01"):
         response = client.get(f"{url}?{bad}", headers=auth)
         assert response.status_code == 422, bad
@@ -451,6 +471,14 @@ def test_every_change_of_access_is_a_signed_event(
         rows = session.scalars(
             select(CustodyEvent).where(CustodyEvent.item_id == record.id).order_by(CustodyEvent.seq)
         ).all()
+    created = [json.loads(r.canonical) for r in rows[:2]]
+    assert [
+        (e["details"]["case"], e["details"]["user"], e["details"]["reason"]) for e in created
+    ] == [
+        ("case-one", "admin", CREATED),
+        ("case-two", "admin", CREATED),
+    ]
+    rows = rows[2:]
     events = [json.loads(r.canonical) for r in rows]
     assert [e["details"]["change"] for e in events] == [
         "user_added",
@@ -483,7 +511,7 @@ def test_every_change_of_access_is_a_signed_event(
             {verifier.key_id_hex: verifier},
         )
     # Grants given and taken away show in the case's own report.
-    report = client.get("/api/v1/cases/case-one/access", headers=auth).json
+    report = after_creation(client.get("/api/v1/cases/case-one/access", headers=auth).json)
     assert [e["action"] for e in report] == ["grant_added", "grant_revoked"]
     assert report[0]["what"] == "grant_added: user amina on case case-one"
 
@@ -662,5 +690,5 @@ def test_a_case_s_report_reads_an_older_identities_record_too(
             actor="user:old",
             details={"what": "protected identity", "pseudonym": "Witness A", "reason": WHY},
         )
-    report = client.get("/api/v1/cases/case-one/access", headers=auth).json
+    report = after_creation(client.get("/api/v1/cases/case-one/access", headers=auth).json)
     assert [(e["actor"], e["what"]) for e in report] == [("user:old", "identity of Witness A")]
