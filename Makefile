@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TEMOIN_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test lint bench bench-custody bench-access setup clean
+.PHONY: run test lint bench bench-custody bench-access setup clean translations
 
 setup: $(STAMP)
 
@@ -36,6 +36,16 @@ bench-custody: $(STAMP)
 
 bench-access: $(STAMP)
 	$(BIN)/python -m bench.access
+
+# Re-extract the web pages' strings, merge them into each catalog, compile the .mo files
+# (committed, so that an install needs no build step). Then translate what is new.
+TRANSLATIONS := archive/web/translations
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F pyproject.toml -k lazy_gettext --no-location --sort-output \
+		--project Témoin --copyright-holder "Témoin contributors" \
+		-o $(TRANSLATIONS)/messages.pot archive/web
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -238,6 +238,29 @@ class PublicItemSchema(StrictSchema):
     size = fields.Integer()
 
 
+class ExhibitMatchSchema(StrictSchema):
+    """A published exhibit found by its digest: an allowlist of public fields."""
+
+    id = fields.String()
+    case = fields.String()
+    kind = fields.String()
+    title = fields.String()
+    media_type = fields.String()
+    size = fields.Integer()
+    published_at = fields.AwareDateTime(allow_none=True)
+    record = fields.String(metadata={"description": "the record's public page (a path)"})
+
+
+class ExhibitLookupSchema(StrictSchema):
+    """The same for an unknown digest and for one of an unpublished or sealed exhibit."""
+
+    digest = fields.String(metadata={"description": "the digest asked about, sha256:<hex>"})
+    published = fields.Boolean(
+        metadata={"description": "true when at least one published exhibit has this digest"}
+    )
+    matches = fields.List(fields.Nested(ExhibitMatchSchema))
+
+
 class ManualSpanSchema(StrictSchema):
     start = fields.Integer(required=True, validate=validate.Range(min=0))
     end = fields.Integer(required=True, validate=validate.Range(min=1))

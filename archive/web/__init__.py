@@ -22,6 +22,7 @@ from archive.services.runtime import Archive, secret_key
 from archive.web.access import SignInNeeded, enforce_route_rule
 from archive.web.auth import Principal, current_principal, current_web_session
 from archive.web.context import close_sessions
+from archive.web.i18n import init_i18n
 from archive.web.throttle import limiter
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     arc = Archive(settings)
     app.extensions["temoin"] = arc
+    init_i18n(app)
     app.teardown_appcontext(close_sessions)
     app.before_request(enforce_route_rule)
     app.before_request(finish_signing_in)
@@ -246,12 +248,12 @@ def create_app(settings: Settings | None = None) -> Flask:
             response.vary.add("Cookie")  # the header names who is signed in
         if (
             request.headers.get("Authorization")
-            or request.path.startswith("/api/v1/items/")
+            or request.path.startswith(("/api/v1/items/", "/api/v1/exhibits/", "/verify"))
             or request.cookies.get(app.config["SESSION_COOKIE_NAME"])
             or (request.blueprint == "signin")
         ):
             # Protected material (and a page naming who is signed in) must not linger in any
-            # cache between here and the reader.
+            # cache between here and the reader, nor the digests of the files people check.
             response.headers["Cache-Control"] = "no-store"
         return response
 

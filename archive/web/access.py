@@ -51,6 +51,8 @@ ROUTE_RULES: dict[str, dict[str, Rule]] = {
     "pages.home": {"GET": OPEN},
     "pages.search_page": {"GET": OPEN},
     "pages.record": {"GET": OPEN},
+    "pages.verify": {"GET": OPEN},
+    "pages.log": {"GET": OPEN},
     "api-docs.openapi_json": {"GET": OPEN},
     # signing in and out: each step checks the half-signed-in session itself
     "signin.login": {"GET": OPEN, "POST": OPEN},
@@ -61,6 +63,8 @@ ROUTE_RULES: dict[str, dict[str, Rule]] = {
     # a signed-in user's own pages
     "signin.desk": {"GET": _needs(SIGNED_IN)},
     "signin.account": {"GET": _needs(SIGNED_IN), "POST": _needs(SIGNED_IN)},
+    # is this file a published exhibit? (unpublished ones answer like unknown digests)
+    "exhibits.ExhibitByDigest": {"GET": OPEN},
     # the custody log: hashes, proofs and verifier keys only
     "log.LatestCheckpoint": {"GET": OPEN},
     "log.CheckpointAtSize": {"GET": OPEN},

@@ -19,6 +19,7 @@ from archive.schemas import (
     CaseSchema,
     CustodyEventSchema,
     ExcerptCreateSchema,
+    ExhibitLookupSchema,
     ExhibitFileSchema,
     ExhibitFormSchema,
     IdentitySchema,
@@ -42,6 +43,7 @@ from archive.services import items as item_service
 from archive.services.administration import record_new_case_grants
 from archive.services.custody import events_of
 from archive.services.export import export_bundle, export_public_bundle
+from archive.services.public_site import exhibit_lookup, parse_digest
 from archive.services.redacting import ManualSpan, redaction_view, review_redaction
 from archive.services.search import Filters, similar
 from archive.services.search import search as run_search
@@ -69,6 +71,12 @@ items_blp = Blueprint(
 )
 search_blp = Blueprint(
     "search", __name__, url_prefix="/api/v1/search", description="Full-text search"
+)
+exhibits_blp = Blueprint(
+    "exhibits",
+    __name__,
+    url_prefix="/api/v1/exhibits",
+    description="Is this file a published exhibit? (by SHA-256 digest)",
 )
 
 
@@ -628,6 +636,22 @@ class ItemSimilar(MethodView):
         return hits
 
 
-BLUEPRINTS = (cases_blp, items_blp, search_blp, log_blp, users_blp)
+# ---- exhibits by digest -------------------------------------------------------------
+
+
+@exhibits_blp.route("/by-digest/<digest>")
+class ExhibitByDigest(MethodView):
+    @exhibits_blp.response(200, ExhibitLookupSchema)
+    @exhibits_blp.alt_response(422, description="Not a SHA-256 digest")
+    def get(self, digest: str) -> Any:
+        """Which published exhibits have this SHA-256 digest (`sha256:<hex>` or bare hex)?
+
+        Compute the digest on your own machine (`sha256sum FILE`): the file is never sent.
+        An unknown digest and the digest of an exhibit that is not published get the same
+        answer, `{"published": false, "matches": []}`; text records are never matched."""
+        return exhibit_lookup(archive(), read_session(), parse_digest(digest))
+
+
+BLUEPRINTS = (cases_blp, items_blp, search_blp, exhibits_blp, log_blp, users_blp)
 
 __all__ = ["BLUEPRINTS", "NotFound"]
