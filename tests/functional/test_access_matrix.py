@@ -86,7 +86,13 @@ def world(app: Flask, client: FlaskClient, auth: dict[str, str]) -> dict[str, di
         make_case(client, auth, slug=slug)
         person = make_witness(client, auth, slug=slug)
         item = make_testimony(client, auth, person["id"], slug=slug)
-        places[key] = {"slug": slug, "uid": item["id"], "person": person["id"], "size": "1"}
+        places[key] = {
+            "slug": slug,
+            "uid": item["id"],
+            "person": person["id"],
+            "size": "1",
+            "digest": "sha256:" + "0" * 64,
+        }
     arc: Archive = app.extensions["temoin"]
     with arc.db.writer_session() as session:
         target = users.add_user(session, name="target", role="investigator")

@@ -7,6 +7,8 @@ is added), with its parameters filled from real published and unpublished record
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import json
 import logging
 import random
@@ -96,10 +98,37 @@ def planted(client: FlaskClient, auth: dict[str, str], seeded: Archive) -> dict:
         json={"aliases": [f"{alias}ou"]},
         headers=auth,
     )
+    # Two file exhibits whose title, description and file name name the witness: one
+    # published, one left sealed. Their bytes also name them (a photo's metadata could).
+    exhibits = []
+    for n in range(2):
+        content = f"EXIF artist={full} phone={phone} #{n} {rng.random()}".encode()
+        exhibit = client.post(
+            "/api/v1/cases/planted/exhibits",
+            data={
+                "title": f"Photo {n} taken by {full}",
+                "description": f"{alias} sent this from {phone}",
+                "language": "en",
+                "tags": f"planted,{alias}",
+                "place": "Moura",
+                "file": (io.BytesIO(content), f"{last}-{n}.jpg", "image/jpeg"),
+            },
+            headers=auth,
+            content_type="multipart/form-data",
+        )
+        assert exhibit.status_code == 201, exhibit.json
+        digest = "sha256:" + hashlib.sha256(content).hexdigest()
+        assert exhibit.json["digest"] == digest
+        exhibits.append((exhibit.json["id"], digest))
+    client.post(f"/api/v1/items/{exhibits[0][0]}/redaction", json={}, headers=auth)
+    assert client.post(f"/api/v1/items/{exhibits[0][0]}/publish", headers=auth).status_code == 200
     return {
         "secrets": [full, first, last, alias, phone, email, phone.replace(" ", ""), marker],
-        "published": uids[:3],
-        "unpublished": uids[3:],
+        "published": [*uids[:3], exhibits[0][0]],
+        "published_texts": uids[:3],
+        "unpublished": [*uids[3:], exhibits[1][0]],
+        "published_digests": [exhibits[0][1]],
+        "unpublished_digests": [exhibits[1][1]],
         "access_log_indexes": log_indexes,
     }
 
@@ -171,6 +200,12 @@ def crawl_targets(app: Flask, planted: dict) -> list[str]:
         "filename": ["temoin.css"],
         "size": ["1", "32", "999999"],
         "name": ["admin", "lawyer", "no-such-user"],
+        "digest": [
+            *planted["published_digests"],
+            *planted["unpublished_digests"],
+            "sha256:" + "0" * 64,
+            "not-a-digest",
+        ],
     }
     urls = []
     for rule in app.url_map.iter_rules():
@@ -223,6 +258,22 @@ def test_no_public_surface_shows_a_protected_name(
     for url in ("/records/{}", "/api/v1/items/{}"):
         for uid in planted["published"]:
             assert client.get(url.format(uid)).status_code == 200
+    # Pages with query strings the crawl cannot guess: filters, facets, a digest, French.
+    digests = planted["published_digests"] + planted["unpublished_digests"]
+    extra = [
+        "/search?q=moura&case=planted&tag=planted",
+        "/search?q=moura&kind=file_exhibit&lang=fr",
+        "/search?q=photo&sort=date&year=2022",
+        *(f"/verify?digest={d}" for d in digests),
+        *(f"/verify?digest={d.removeprefix('sha256:')}&lang=fr" for d in digests),
+        "/?lang=fr",
+        "/log?lang=fr",
+        *(f"/records/{uid}?lang=fr" for uid in planted["published"]),
+    ]
+    for url in extra:
+        with client.get(url) as response:
+            assert response.status_code == 200, url
+            assert_clean(response.get_data(as_text=True), terms, f"GET {url}")
 
 
 def test_access_records_stay_off_every_public_surface(client: FlaskClient, planted: dict) -> None:
@@ -230,7 +281,7 @@ def test_access_records_stay_off_every_public_surface(client: FlaskClient, plant
     public bundle carries only the `sealed` and `published` events; the log's public
     proofs carry hashes, never an event."""
     terms = protected_terms(planted)
-    for uid in planted["published"]:
+    for uid in planted["published_texts"]:
         bundle = client.get(f"/api/v1/items/{uid}/public-bundle")
         assert bundle.status_code == 200
         types = [
@@ -277,6 +328,36 @@ def test_search_finds_nothing_for_a_protected_name(client: FlaskClient, planted:
     hits = client.get("/api/v1/search", query_string={"q": planted["secrets"][0]}).json
     noise = client.get("/api/v1/search", query_string={"q": "qzxwvut"}).json
     assert hits["total"] == noise["total"] == 0
+
+
+def test_a_digest_lookup_is_no_oracle(
+    client: FlaskClient, auth: dict[str, str], planted: dict
+) -> None:
+    """An unpublished exhibit's digest answers exactly like a digest nobody ever stored."""
+    unknown = "sha256:" + hashlib.sha256(b"never stored anywhere").hexdigest()
+    for digest in planted["unpublished_digests"]:
+        sealed, never = (
+            client.get(f"/api/v1/exhibits/by-digest/{d}") for d in (digest, unknown)
+        )
+        assert sealed.status_code == never.status_code == 200
+        assert sealed.headers.get("Cache-Control") == never.headers.get("Cache-Control")
+        assert sealed.json == {"digest": digest, "published": False, "matches": []}
+        assert never.get_data() == sealed.get_data().replace(digest.encode(), unknown.encode())
+        page_sealed = client.get(f"/verify?digest={digest}").get_data(as_text=True)
+        page_never = client.get(f"/verify?digest={unknown}").get_data(as_text=True)
+        for a, b in ((digest, unknown), (quote_plus(digest), quote_plus(unknown))):
+            page_sealed = page_sealed.replace(a, b)
+        assert page_sealed == page_never
+    published = planted["published_digests"][0]
+    found = client.get(f"/api/v1/exhibits/by-digest/{published}")
+    assert found.json["published"] is True
+    assert [m["id"] for m in found.json["matches"]] == [planted["published"][-1]]
+    assert "[Witness A]" in found.json["matches"][0]["title"]
+    # Text originals are never matched, published or not: their digest would confirm a name.
+    for uid in planted["published_texts"]:
+        original = client.get(f"/api/v1/items/{uid}", headers=auth).json["digest"]
+        answer = client.get(f"/api/v1/exhibits/by-digest/{original}").json
+        assert answer == {"digest": original, "published": False, "matches": []}
 
 
 def test_published_text_is_still_findable(client: FlaskClient, planted: dict) -> None:
