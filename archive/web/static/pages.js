@@ -206,6 +206,8 @@
   }
 
   function start() {
+    // What is said to readers without JavaScript (it is off, or a script did not load).
+    document.querySelectorAll(".no-js-only").forEach(function (el) { el.hidden = true; });
     var record = document.querySelector("section.verify-record[data-bundle]");
     if (record) setupRecord(record);
     var verify = document.getElementById("verify-file");
