@@ -18,6 +18,7 @@ from babel import Locale, UnknownLocaleError
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import format_decimal, gettext, lazy_gettext
 from markupsafe import Markup, escape
+
 from archive.errors import ArchiveError
 from archive.services import items as item_service
 from archive.services import public_site
@@ -75,7 +76,7 @@ def language_name(code: str) -> str:
 
 @pages.app_template_filter("number")
 def number(value: int) -> str:
-    return format_decimal(value)
+    return str(format_decimal(value))
 
 
 @pages.app_template_filter("b64")

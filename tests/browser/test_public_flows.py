@@ -169,7 +169,9 @@ def test_a_bad_date_is_explained_next_to_its_field(page: Page, live_server: Live
     field = page.get_by_label("From", exact=True)
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#from-error")).to_contain_text("YYYY-MM-DD")
-    expect(field).to_have_value("")  # the browser cannot show an impossible date; the error says why
+    expect(field).to_have_value(
+        ""
+    )  # the browser cannot show an impossible date; the error says why
 
 
 @pytest.fixture
@@ -264,7 +266,7 @@ def test_without_javascript_the_pages_still_work(
     expect(page.get_by_label("Choose a file")).to_be_hidden()
     expect(page.get_by_role("main")).to_contain_text("needs JavaScript")
     expect(page.get_by_role("main")).to_contain_text("sha256sum FILE")
-    path, uid, digest = exhibit_files["published"]
+    _, uid, digest = exhibit_files["published"]
     page.get_by_label("SHA-256 digest").fill(digest.removeprefix("sha256:").upper())
     page.get_by_role("button", name="Look up").click()
     page.wait_for_url(re.compile(r"/verify\?digest="))
@@ -341,7 +343,9 @@ def test_the_interface_speaks_french(
     expect(page.locator("aside.facets")).to_contain_text("Témoignage")
     expect(page.locator("aside.facets")).to_contain_text("Français")
     # Dates are French: "27 mars 2022".
-    expect(page.locator("ol.results").get_by_text(re.compile(r"\d+ mars 2022")).first).to_be_visible()
+    expect(
+        page.locator("ol.results").get_by_text(re.compile(r"\d+ mars 2022")).first
+    ).to_be_visible()
     shoot(page, "fr-results")
 
     page.locator("ol.results h2 a").first.click()
@@ -352,7 +356,9 @@ def test_the_interface_speaks_french(
     page.goto(live_server("/verify"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Vérifier un fichier")
     page.get_by_label("Choisir un fichier").set_input_files(str(exhibit_files["unknown"][0]))
-    expect(page.locator("#file-result")).to_contain_text("Aucune pièce publiée n’a cette empreinte.")
+    expect(page.locator("#file-result")).to_contain_text(
+        "Aucune pièce publiée n’a cette empreinte."
+    )
     page.goto(live_server("/log"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Journal de conservation")
     page.goto(live_server("/records/no-such-record"))
@@ -444,7 +450,11 @@ def test_public_pages_pass_an_automated_accessibility_check(
         "/records/nothing-here",
     ):
         page.goto(live_server(path))
-        if path.startswith("/records/") and "nothing" not in path and page.locator("#verify-run").count():
+        if (
+            path.startswith("/records/")
+            and "nothing" not in path
+            and page.locator("#verify-run").count()
+        ):
             page.locator("#verify-run").click()
             expect(page.locator("#verify-verdict")).to_have_class(re.compile("verdict-ok"))
         violations = _axe(page)

@@ -263,7 +263,12 @@ def reforge(bundle: dict[str, Any], change: Callable[[list[dict[str, Any]]], Non
     checkpoint = Checkpoint(origin=origin, size=2, root_hash=merkle.root_hash(leaves))
     b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     bundle["events"] = [
-        {"log_index": i, "canonical": b64(c), "key_id": key.key_id_hex, "signature": b64(key.sign(c))}
+        {
+            "log_index": i,
+            "canonical": b64(c),
+            "key_id": key.key_id_hex,
+            "signature": b64(key.sign(c)),
+        }
         for i, c in enumerate(canonical)
     ]
     bundle["keys"] = [key.verifier().to_vkey()]
@@ -466,7 +471,8 @@ def test_segments_are_cut_as_in_python(
 
     samples = [
         "d'Hamadoun Traoré, +223 76 12 34 56 — « Témoin A » !",
-        "Kone\u0301 et\u00a0Koné\u2009: x_y 12,5 % ٣٤ 二〇二二年 \U0001f600 \x1c\x1f\x85\u3000\ufeff.",
+        "Kone\u0301 et\u00a0Koné\u2009: x_y 12,5 % ٣٤ 二〇二二年 \U0001f600",
+        "\x1c\x1f\x85\u3000\ufeff.\u00bd\u2167 Ⅻ ß ǅ",
         "tab\tnew\nline\r\n\u2028end",
     ]
     uid = record_uid(client, "riverbank")

@@ -336,9 +336,7 @@ def test_a_digest_lookup_is_no_oracle(
     """An unpublished exhibit's digest answers exactly like a digest nobody ever stored."""
     unknown = "sha256:" + hashlib.sha256(b"never stored anywhere").hexdigest()
     for digest in planted["unpublished_digests"]:
-        sealed, never = (
-            client.get(f"/api/v1/exhibits/by-digest/{d}") for d in (digest, unknown)
-        )
+        sealed, never = (client.get(f"/api/v1/exhibits/by-digest/{d}") for d in (digest, unknown))
         assert sealed.status_code == never.status_code == 200
         assert sealed.headers.get("Cache-Control") == never.headers.get("Cache-Control")
         assert sealed.json == {"digest": digest, "published": False, "matches": []}

@@ -109,9 +109,7 @@ def test_error_pages_are_translated_and_json_errors_stay_json(
 
 def test_home_says_what_the_archive_holds(client: FlaskClient, seeded: Archive) -> None:
     body = text_of(client.get("/"))
-    counts = dict(
-        re.findall(r"<dt>([^<]+)</dt><dd>([\d,]+)</dd>", body.split('class="counts"')[1])
-    )
+    counts = dict(re.findall(r"<dt>([^<]+)</dt><dd>([\d,]+)</dd>", body.split('class="counts"')[1]))
     assert counts == {"Testimonies": "2", "Source excerpts": "6", "File exhibits": "0"}
     assert "Search 8 published records in 1 case." in body
     assert "Moura killings, Mali, March 2022" in body
@@ -182,7 +180,9 @@ def test_the_log_pages_monitoring_recipe_works(
     client: FlaskClient, auth: dict[str, str], seeded: Archive, tmp_path: Path
 ) -> None:
     page = text_of(client.get("/log"))
-    script = re.search(r'<pre id="monitor-script" tabindex="0"><code>(.*?)</code></pre>', page, re.S)
+    script = re.search(
+        r'<pre id="monitor-script" tabindex="0"><code>(.*?)</code></pre>', page, re.S
+    )
     assert script is not None
     recipe = html.unescape(script.group(1))
     (tmp_path / "keys.txt").write_text(text_of(client.get("/api/v1/log/keys")))
@@ -211,7 +211,8 @@ def test_the_log_pages_monitoring_recipe_works(
     }
 
     def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - the page's own recipe, in a temporary directory
+        # The page's own recipe, run in a temporary directory.
+        return subprocess.run(
             ["/bin/bash", "-c", recipe], cwd=tmp_path, env=env, capture_output=True, text=True
         )
 
@@ -221,5 +222,7 @@ def test_the_log_pages_monitoring_recipe_works(
         f"consistent: the log of {old_size} entries is the start of the log of {new_size}"
     )
     # A proof for another history fails loudly.
-    (tmp_path / "proof.json").write_text(text_of(proof).replace(proof.json["hashes"][0], "A" * 43 + "="))
+    (tmp_path / "proof.json").write_text(
+        text_of(proof).replace(proof.json["hashes"][0], "A" * 43 + "=")
+    )
     assert run().returncode != 0
