@@ -480,3 +480,23 @@ def test_segments_are_cut_as_in_python(
     page.wait_for_function("() => window.TemoinVerify !== undefined")
     got = page.evaluate("texts => texts.map(t => TemoinVerify.segment(t))", samples)
     assert got == [segment(t) for t in samples]
+
+
+def test_without_webcrypto_the_page_says_so_and_points_offline(
+    page: Page, live_server: LiveServer, client: FlaskClient
+) -> None:
+    """Browsers give WebCrypto only to https:// pages (and localhost): an archive served over
+    plain HTTP must say why the check cannot run, not fail obscurely."""
+    page.add_init_script(
+        "Object.defineProperty(Crypto.prototype, 'subtle', {get: () => undefined})"
+    )
+    page.goto(live_server(f"/records/{record_uid(client, 'riverbank')}"))
+    run_check(page)
+    failed = page.locator('#verify-checks li[data-check="format"]')
+    expect(failed).to_have_attribute("data-state", "failed")
+    expect(failed.locator(".detail")).to_contain_text("https://")
+    page.goto(live_server("/verify"))
+    page.get_by_label("Choose a file").set_input_files(
+        files=[{"name": "a.txt", "mimeType": "text/plain", "buffer": b"hello"}]
+    )
+    expect(page.locator("#file-status")).to_contain_text("https://")
