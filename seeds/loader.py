@@ -16,7 +16,6 @@ from typing import Any
 from archive.errors import NotFound
 from archive.services import cases as case_service
 from archive.services import items as item_service
-from archive.services.administration import record_new_case_grants
 from archive.services.redacting import review_redaction
 from archive.services.runtime import Archive
 from archive.services.vault import Identity
@@ -55,7 +54,6 @@ def load_seed(arc: Archive, path: Path | None = None, *, publish: bool = True) -
                 summary=spec.get("summary", ""),
                 place=spec.get("place"),
             )
-            record_new_case_grants(arc, session, case, actor=ACTOR)
         known = {frozenset(case_service.open_identity(arc, p).names): p for p in case.persons}
         persons = {}
         for entry in data["persons"]:

@@ -55,8 +55,10 @@ def test_the_report_lists_who_saw_what_when_and_why(
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["index", "at", "who", "action", "what", "reason"]
-    body = lines[1:-1]
-    assert len(body) == 4 and lines[-1] == "4 entries."
+    created, *body = lines[1:-1]
+    assert len(body) == 4 and lines[-1] == "5 entries."
+    assert "grant_added: user admin on case case-one" in created
+    assert created.endswith("the case was created")
     assert f"original of item {uid}" in body[0] and body[0].endswith("first read for the brief")
     assert "user:admin (token:bootstrap admin)" in body[0]
     assert "exported" in body[2] and body[2].endswith("exhibit for court")
@@ -75,17 +77,18 @@ def test_json_and_csv_carry_the_log_index_and_the_event_hash(
     api = client.get("/api/v1/cases/case-one/access", headers=auth).json
     assert [e["log_index"] for e in entries] == [e["log_index"] for e in api]
     assert [e["event_hash"] for e in entries] == [e["event_hash"] for e in api]
-    assert entries[0]["details"]["reason"] == "first read for the brief"
+    assert entries[0]["details"]["reason"] == "the case was created"
+    assert entries[1]["details"]["reason"] == "first read for the brief"
     assert set(entries[0]) >= {"log_index", "at", "actor", "action", "what", "item", "reason"}
 
     as_csv = runner.invoke(main, [*args, "--format", "csv"])
     assert as_csv.exit_code == 0, as_csv.output
     rows = list(csv.DictReader(io.StringIO(as_csv.output)))
     assert [int(r["log_index"]) for r in rows] == [e["log_index"] for e in entries]
-    assert rows[0]["reason"] == "first read for the brief"
+    assert rows[1]["reason"] == "first read for the brief"
     # A reason a spreadsheet would run as a formula is defused.
-    assert rows[1]["reason"] == "'=HYPERLINK(cmd) second read"
-    assert rows[3]["reason"] == ""
+    assert rows[2]["reason"] == "'=HYPERLINK(cmd) second read"
+    assert rows[4]["reason"] == ""
 
 
 def test_since_and_until_bound_the_report(runner: CliRunner, looked_at: dict[str, str]) -> None:
@@ -164,7 +167,8 @@ def test_users_commands_leave_a_signed_trace_with_their_reason(
     )
     entries = json.loads(report.output)
     assert [(e["action"], e["actor"], e["reason"]) for e in entries] == [
-        ("grant_added", "cli", "joined the legal team")
+        ("grant_added", "user:admin (token:bootstrap admin)", "the case was created"),
+        ("grant_added", "cli", "joined the legal team"),
     ]
 
 

@@ -85,8 +85,8 @@ def test_successive_checkpoints_are_consistent(
     second = open_checkpoint(
         client.get("/api/v1/log/checkpoint").get_data(as_text=True), vkeys(client)
     )
-    # collected, ingested, sealed, redacted; the review; published
-    assert second.size == first.size + 6
+    # the case's creation grant; collected, ingested, sealed, redacted; the review; published
+    assert second.size == first.size + 7
     proof = client.get(f"/api/v1/log/proof/consistency?old={first.size}&new={second.size}").json
     merkle.verify_consistency(
         old_size=first.size,
