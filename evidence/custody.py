@@ -29,8 +29,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from evidence.canonical import MAX_SAFE_INTEGER, canonical_json
-from evidence.digest import Digest
+from evidence.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical
+from evidence.digest import Digest, is_digest_text
 from evidence.errors import ChainError, DigestError, SignatureError
 from evidence.merkle import leaf_hash
 from evidence.signing import SigningKey, VerifierKey
@@ -40,15 +40,18 @@ __all__ = [
     "EVENT_TYPES",
     "EVENT_VERSION",
     "SignedEvent",
+    "encode_event",
     "event_bytes",
     "event_digest",
     "event_leaf_hash",
     "format_time",
     "make_event",
+    "read_event",
     "sign_event",
     "validate_event",
     "verify_chain",
     "verify_event_signature",
+    "verify_stored_event",
 ]
 
 EVENT_VERSION: Final = 1
@@ -77,7 +80,9 @@ def format_time(at: dt.datetime) -> str:
     """``at`` in UTC as RFC 3339 with ``Z``; microseconds only when non-zero."""
     if not isinstance(at, dt.datetime) or at.utcoffset() is None:
         raise ChainError(f"field 'at': need a timezone-aware datetime, got {at!r}")
-    utc = at.astimezone(dt.UTC)
+    utc = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)
+    if utc.year >= 1000:  # isoformat is the same text, faster ("+00:00" becomes "Z")
+        return utc.isoformat()[:-6] + "Z"
     pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ"
     return utc.strftime(pattern)
 
@@ -91,7 +96,9 @@ def _check_time(text: object) -> None:
         parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00")
     except ValueError:
         raise ChainError(f"field 'at': {text!r} is not a real date and time") from None
-    if format_time(parsed) != text:
+    # format_time writes any other text the pattern admits back as it is; only these two
+    # cases (years before 1000, a zero fraction) need the round trip.
+    if (text[0] == "0" or text.endswith(".000000Z")) and format_time(parsed) != text:
         raise ChainError(f"field 'at': {text!r} should be written {format_time(parsed)!r}")
 
 
@@ -104,6 +111,8 @@ def _check_text_field(obj: Mapping[str, object], field: str) -> None:
 def _check_digest_field(obj: Mapping[str, object], field: str) -> None:
     value = obj[field]
     if value is None:
+        return
+    if is_digest_text(value):
         return
     if not isinstance(value, str):
         raise ChainError(f"field {field!r}: need 'sha256:<hex>' or null, got {value!r}")
@@ -119,6 +128,14 @@ def validate_event(obj: Mapping[str, object]) -> dict[str, object]:
     Raises ChainError naming the field, or CanonicalizationError (with the JSON path)
     when ``details`` holds something that is not canonical JSON.
     """
+    _check_schema(obj)
+    event = dict(obj)
+    canonical_json(event)  # CanonicalizationError with the path, e.g. $.details.count
+    return event
+
+
+def _check_schema(obj: Mapping[str, object]) -> None:
+    """Every check of :func:`validate_event` but the canonical form of ``details``."""
     if not isinstance(obj, Mapping):
         raise ChainError(f"an event is a JSON object, got {type(obj).__name__}")
     keys = set(obj)
@@ -143,9 +160,6 @@ def validate_event(obj: Mapping[str, object]) -> dict[str, object]:
     _check_digest_field(obj, "prev")
     if not isinstance(obj["details"], dict):
         raise ChainError(f"field 'details': need a JSON object, got {obj['details']!r}")
-    event = dict(obj)
-    canonical_json(event)  # CanonicalizationError with the path, e.g. $.details.count
-    return event
 
 
 def make_event(
@@ -161,6 +175,33 @@ def make_event(
     prev: Digest | str | None,
 ) -> dict[str, object]:
     """Build and validate an event; ``at`` is normalised to UTC text."""
+    return encode_event(
+        case=case,
+        item=item,
+        seq=seq,
+        type=type,
+        at=at,
+        actor=actor,
+        item_digest=item_digest,
+        details=details,
+        prev=prev,
+    )[0]
+
+
+def encode_event(
+    *,
+    case: str,
+    item: str,
+    seq: int,
+    type: str,  # shadows the builtin on purpose: it is the field's name
+    at: dt.datetime,
+    actor: str,
+    item_digest: Digest | str | None,
+    details: Mapping[str, object],
+    prev: Digest | str | None,
+) -> tuple[dict[str, object], bytes]:
+    """:func:`make_event` and its canonical bytes, canonicalised once: the bytes to sign,
+    hash and log."""
     event: dict[str, object] = {
         "v": EVENT_VERSION,
         "case": case,
@@ -173,12 +214,27 @@ def make_event(
         "details": dict(details) if isinstance(details, Mapping) else details,
         "prev": None if prev is None else str(prev),
     }
-    return validate_event(event)
+    _check_schema(event)
+    return event, canonical_json(event)
 
 
 def event_bytes(event: Mapping[str, object]) -> bytes:
     """The event's RFC 8785 canonical bytes (after checking the schema)."""
-    return canonical_json(validate_event(event))
+    _check_schema(event)
+    return canonical_json(event if type(event) is dict else dict(event))
+
+
+def read_event(data: bytes) -> dict[str, object]:
+    """Read stored bytes as an event: RFC 8785 canonical JSON (strict) of the v1 schema.
+
+    Raises CanonicalizationError when the bytes are not canonical JSON, ChainError when
+    they are not an event.
+    """
+    event = parse_canonical(data)
+    if not isinstance(event, dict):
+        raise ChainError(f"an event is a JSON object, got {type(event).__name__}")
+    _check_schema(event)
+    return event
 
 
 def event_digest(event: Mapping[str, object]) -> Digest:
@@ -214,17 +270,33 @@ def sign_event(event: Mapping[str, object], key: SigningKey) -> SignedEvent:
 
 def verify_event_signature(signed: SignedEvent, keys: Mapping[str, VerifierKey]) -> None:
     """Check a signed event against the known keys (by 8-hex key id)."""
-    where = _where(signed.event)
-    key = keys.get(signed.key_id)
+    _verify_signature(
+        _where(signed.event), event_bytes(signed.event), signed.key_id, signed.signature, keys
+    )
+
+
+def verify_stored_event(
+    data: bytes, *, key_id: str, signature: bytes, keys: Mapping[str, VerifierKey]
+) -> dict[str, object]:
+    """Read stored canonical bytes as an event (:func:`read_event`) and check the signature
+    over exactly those bytes; return the event."""
+    event = read_event(data)
+    _verify_signature(_where(event), data, key_id, signature, keys)
+    return event
+
+
+def _verify_signature(
+    where: str, data: bytes, key_id: str, signature: bytes, keys: Mapping[str, VerifierKey]
+) -> None:
+    key = keys.get(key_id)
     if key is None:
-        raise SignatureError(f"{where}: signed by unknown key {signed.key_id!r}")
-    if key.key_id_hex != signed.key_id:
+        raise SignatureError(f"{where}: signed by unknown key {key_id!r}")
+    if key.key_id_hex != key_id:
         raise SignatureError(
-            f"{where}: key listed as {signed.key_id!r} has id {key.key_id_hex} ({key.name})"
+            f"{where}: key listed as {key_id!r} has id {key.key_id_hex} ({key.name})"
         )
-    data = event_bytes(signed.event)
     try:
-        key.verify(signed.signature, data)
+        key.verify(signature, data)
     except SignatureError as exc:
         raise SignatureError(f"{where}: {exc}") from None
 
@@ -241,11 +313,12 @@ def verify_chain(events: Sequence[Mapping[str, object]]) -> None:
         raise ChainError("no events: an item's chain starts with its first event")
     first = events[0]
     previous: Digest | None = None
-    for position, raw in enumerate(events):
+    for position, event in enumerate(events):
         try:
-            event = validate_event(raw)
+            _check_schema(event)
         except ChainError as exc:
-            raise ChainError(f"event {position} ({_where(raw)}): {exc}") from None
+            raise ChainError(f"event {position} ({_where(event)}): {exc}") from None
+        data = canonical_json(dict(event))  # CanonicalizationError names the path
         where = _where(event)
         if event["item"] != first["item"] or event["case"] != first["case"]:
             raise ChainError(
@@ -257,4 +330,4 @@ def verify_chain(events: Sequence[Mapping[str, object]]) -> None:
         expected = None if previous is None else str(previous)
         if event["prev"] != expected:
             raise ChainError(f"{where}: prev is {event['prev']!r}, expected {expected!r}")
-        previous = event_digest(event)
+        previous = Digest.sha256(data)

@@ -16,7 +16,7 @@ from typing import Final
 
 from evidence.errors import DigestError, DigestMismatch
 
-__all__ = ["CHUNK_SIZE", "Digest", "DigestWriter", "digest_file"]
+__all__ = ["CHUNK_SIZE", "Digest", "DigestWriter", "digest_file", "is_digest_text"]
 
 CHUNK_SIZE: Final = 1 << 20
 """Bytes read at a time by :func:`digest_file`."""
@@ -24,6 +24,11 @@ CHUNK_SIZE: Final = 1 << 20
 _ALGORITHM: Final = "sha256"
 _SIZE: Final = 32
 _TEXT_RE: Final = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def is_digest_text(text: object) -> bool:
+    """True if ``text`` is ``sha256:<64 lowercase hex>``, what :meth:`Digest.parse` reads."""
+    return isinstance(text, str) and _TEXT_RE.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +53,7 @@ class Digest:
     @classmethod
     def parse(cls, text: str) -> Digest:
         """Read ``sha256:<64 lowercase hex>`` (nothing else: no spaces, no upper case)."""
-        if not isinstance(text, str) or _TEXT_RE.fullmatch(text) is None:
+        if not is_digest_text(text):
             shown = text[:80] if isinstance(text, str) else type(text).__name__
             raise DigestError(
                 f"malformed digest {shown!r}, expected 'sha256:' and 64 lowercase hex"

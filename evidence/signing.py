@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
 import os
 import tempfile
@@ -58,10 +59,17 @@ def check_key_name(name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=256)
 def key_id(name: str, public_key: bytes) -> bytes:
     """C2SP recommended key id: ``SHA-256(name || 0x0A || 0x01 || public_key)[:4]``."""
     data = name.encode("utf-8") + b"\n" + bytes([ED25519_SIGNATURE_TYPE]) + public_key
     return hashlib.sha256(data).digest()[:4]
+
+
+@functools.lru_cache(maxsize=256)
+def _ed25519_public(public_key: bytes) -> Ed25519PublicKey:
+    """The key object, made once per key (an audit verifies millions of signatures)."""
+    return Ed25519PublicKey.from_public_bytes(public_key)
 
 
 def _check_public_key(public_key: bytes) -> None:
@@ -104,7 +112,7 @@ class VerifierKey:
                 f"expected {SIGNATURE_SIZE}"
             )
         try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
+            _ed25519_public(self.public_key).verify(signature, message)
         except (InvalidSignature, ValueError):
             raise SignatureError(
                 f"signature by key {self.name} ({self.key_id_hex}) does not verify"
@@ -172,12 +180,13 @@ def _b64decode(text: str, error: type[Exception], what: str) -> bytes:
 class SigningKey:
     """A named Ed25519 private key."""
 
-    __slots__ = ("_name", "_private", "_public")
+    __slots__ = ("_key_id", "_name", "_private", "_public")
 
     def __init__(self, private_key: Ed25519PrivateKey, *, name: str) -> None:
         self._name = check_key_name(name)
         self._private = private_key
         self._public = private_key.public_key().public_bytes_raw()
+        self._key_id = key_id(self._name, self._public)
 
     @classmethod
     def generate(cls, name: str) -> SigningKey:
@@ -202,11 +211,11 @@ class SigningKey:
 
     @property
     def key_id(self) -> bytes:
-        return key_id(self._name, self._public)
+        return self._key_id
 
     @property
     def key_id_hex(self) -> str:
-        return self.key_id.hex()
+        return self._key_id.hex()
 
     def sign(self, message: bytes) -> bytes:
         """RFC 8032 Ed25519 signature (64 bytes) over ``message``."""

@@ -3,17 +3,61 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from archive.models import CustodyEvent, Item, utcnow
-from archive.services.log import append_leaf
+from archive.services.log import UNAFFECTED_BY_BATCH, append_leaf, log_batch
 from archive.services.runtime import Archive, register_signing_key
-from evidence.custody import event_bytes, make_event
-from evidence.digest import Digest
+from evidence.custody import encode_event
 from evidence.signing import SigningKey
+
+_NEW_ITEMS = "temoin.new_items"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppendedEvent:
+    """What :func:`append_event` signed and logged (its row is written with the batch)."""
+
+    item_id: int
+    seq: int
+    log_index: int
+    event_hash: str
+    canonical: bytes
+    key_id: str
+    signature: bytes
+
+
+@event.listens_for(Session, "pending_to_persistent")
+def _note_new_item(session: Session, instance: object) -> None:
+    if isinstance(instance, Item):
+        session.info.setdefault(_NEW_ITEMS, set()).add(instance.id)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_new_items(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_NEW_ITEMS, None)
+
+
+def _item_head(session: Session, item_id: int) -> tuple[int, str] | None:
+    """(seq, event hash) of the item's last event, read after the log is locked."""
+    batch = log_batch(session)
+    head = batch.heads.get(item_id)
+    if head is not None or item_id in session.info.get(_NEW_ITEMS, ()):
+        return head  # an item inserted by this transaction has only this batch's events
+    row = session.execute(
+        select(CustodyEvent.seq, CustodyEvent.event_hash)
+        .where(CustodyEvent.item_id == item_id)
+        .order_by(CustodyEvent.seq.desc())
+        .limit(1)
+        .execution_options(**{UNAFFECTED_BY_BATCH: True})  # none of its events is queued
+    ).first()
+    return None if row is None else (row.seq, row.event_hash)
 
 
 def append_event(
@@ -27,46 +71,49 @@ def append_event(
     at: dt.datetime | None = None,
     key: SigningKey | None = None,
     withhold_digest: bool = False,
-) -> CustodyEvent:
-    """Sign and store the item's next event, linked to the hash of its previous one."""
-    last = session.scalar(
-        select(CustodyEvent)
-        .where(CustodyEvent.item_id == item.id)
-        .order_by(CustodyEvent.seq.desc())
-        .limit(1)
-    )
+) -> AppendedEvent:
+    """Sign and log the item's next event, linked to the hash of its previous one.
+
+    The event's row and tree nodes are queued in the transaction's log batch
+    (:mod:`archive.services.log`) and written with the batch.
+    """
+    key = key or arc.signing_key
+    register_signing_key(session, key)
+    item_id = item.id
+    if item_id is None:
+        session.flush()
+        item_id = item.id
+    head = _item_head(session, item_id)
     at = at or utcnow()
-    event = make_event(
+    seq = 0 if head is None else head[0] + 1
+    _event, canonical = encode_event(
         case=item.case.slug,
         item=item.uid,
-        seq=0 if last is None else last.seq + 1,
+        seq=seq,
         type=type_,
         at=at,
         actor=actor,
         # A public record may carry this event: then it must not reveal the original's digest.
         item_digest=None if withhold_digest else item.digest,
         details=details or {},
-        prev=None if last is None else last.event_hash,
+        prev=None if head is None else head[1],
     )
-    key = key or arc.signing_key
-    register_signing_key(session, key)
     # One canonical form, signed, hashed and logged as the same bytes.
-    canonical = event_bytes(event)
-    row = CustodyEvent(
-        item_id=item.id,
-        seq=event["seq"],
-        log_index=append_leaf(session, canonical),
-        type=type_,
-        at=at,
-        actor=actor,
+    event_hash = "sha256:" + hashlib.sha256(canonical).hexdigest()
+    signature = key.sign(canonical)
+    key_id = key.key_id_hex
+    row = (item_id, seq, type_, at, actor, canonical, event_hash, key_id, signature)
+    log_index = append_leaf(session, canonical, event_row=row)
+    log_batch(session).heads[item_id] = (seq, event_hash)
+    return AppendedEvent(
+        item_id=item_id,
+        seq=seq,
+        log_index=log_index,
+        event_hash=event_hash,
         canonical=canonical,
-        event_hash=str(Digest.sha256(canonical)),
-        key_id=key.key_id_hex,
-        signature=key.sign(canonical),
+        key_id=key_id,
+        signature=signature,
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def events_of(session: Session, item: Item) -> list[CustodyEvent]:

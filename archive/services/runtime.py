@@ -253,6 +253,7 @@ def register_signing_key(session: Session, key: SigningKey) -> None:
         session.add(
             SigningKeyRecord(key_id=key.key_id_hex, name=key.name, public_key=key.public_key_bytes)
         )
+        session.flush()  # custody rows referring to it are written outside the ORM's flush
 
 
 def _ensure_secret_key(settings: Settings) -> None:

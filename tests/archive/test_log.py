@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from archive.errors import IntegrityFailure
-from archive.models import CustodyEvent
+from archive.models import CustodyEvent, Item, LogState
 from archive.services import log as log_service
+from archive.services.audit import audit
 from archive.services.runtime import Archive
 from evidence import merkle
+from evidence.canonical import parse_canonical
 from evidence.checkpoint import open_checkpoint
+from evidence.custody import verify_chain
 from evidence.signing import VerifierKey
 
 
@@ -178,3 +183,144 @@ def test_concurrent_writers_keep_one_gap_free_log(seeded: Archive) -> None:
         latest = log_service.latest_checkpoint(session)
         assert latest is not None and latest.size == len(hashes)
         assert latest.root_hash == merkle.root_hash(hashes)
+
+
+# -- a transaction's appends are one batch ------------------------------------------------
+
+
+def size_of(arc: Archive) -> int:
+    with arc.db.sessions() as session:
+        return log_service.tree_size(session)
+
+
+def _ingest(arc: Archive, session: Session, title: str) -> Item:
+    from archive.services import cases, items
+
+    case = cases.get_case(session, "moura-2022")
+    return items.ingest_text(
+        arc,
+        session,
+        case,
+        kind="source_excerpt",
+        text=f"passage {title}",
+        title=title,
+        language="en",
+        actor="tester",
+        citation={"publication": "P"},
+    )
+
+
+def _count_inserts(arc: Archive, table: str) -> tuple[list[str], Callable[..., None]]:
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith(f"INSERT INTO {table} "):
+            seen.append(statement)
+
+    event.listen(arc.db.engine, "before_cursor_execute", count)
+    return seen, count
+
+
+def test_a_batch_writes_its_rows_in_one_insert_per_table(seeded: Archive) -> None:
+    before = size_of(seeded)
+    events, count_events = _count_inserts(seeded, "custody_events")
+    nodes, count_nodes = _count_inserts(seeded, "log_nodes")
+    try:
+        with seeded.unit_of_work() as session:
+            for n in range(10):
+                _ingest(seeded, session, f"batch {n}")
+    finally:
+        event.remove(seeded.db.engine, "before_cursor_execute", count_events)
+        event.remove(seeded.db.engine, "before_cursor_execute", count_nodes)
+    assert len(events) == 1 and len(nodes) == 1
+    hashes = leaves(seeded)
+    assert len(hashes) == before + 10 * 4  # collected, ingested, sealed, redacted
+    with seeded.db.sessions() as session:
+        latest = log_service.latest_checkpoint(session)
+        assert latest is not None and latest.size == len(hashes)
+        assert latest.root_hash == merkle.root_hash(hashes)
+    assert audit(seeded).ok
+
+
+def test_what_a_transaction_appended_is_visible_inside_it(seeded: Archive) -> None:
+    from archive.services.custody import append_event, events_of
+
+    before = size_of(seeded)
+    with seeded.unit_of_work() as session:
+        state = session.get(LogState, 1)  # an ORM copy loaded before the appends
+        item = _ingest(seeded, session, "visible")
+        assert [e.seq for e in events_of(session, item)] == [0, 1, 2, 3]
+        assert log_service.tree_size(session) == before + 4
+        assert state is not None and state.size == before + 4
+        # SQL that no service wrote sees them too, and so does the next append
+        count = session.scalar(
+            text("SELECT count(*) FROM custody_events WHERE item_id = :i"), {"i": item.id}
+        )
+        assert count == 4
+        appended = append_event(seeded, session, item, "accessed", actor="tester")
+        assert appended.seq == 4 and appended.log_index == before + 4
+        proof = log_service.inclusion_proof(session, appended.log_index, before + 5)
+        merkle.verify_inclusion(
+            leaf_hash=merkle.leaf_hash(appended.canonical),
+            index=appended.log_index,
+            tree_size=before + 5,
+            proof=proof["hashes"],
+            root=proof["root_hash"],
+        )
+    assert audit(seeded).ok
+
+
+def test_a_rolled_back_batch_leaves_no_trace(seeded: Archive) -> None:
+    before = size_of(seeded)
+
+    def abandon() -> None:
+        with seeded.unit_of_work() as session:
+            _ingest(seeded, session, "abandoned")
+            log_service.write_pending(session)  # even rows already written go with the rollback
+            raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        abandon()
+    assert size_of(seeded) == before
+    with seeded.unit_of_work() as session:
+        _ingest(seeded, session, "kept")
+    assert len(leaves(seeded)) == before + 4
+    assert audit(seeded).ok
+
+
+def test_an_existing_item_continues_its_chain_in_a_later_batch(seeded: Archive) -> None:
+    from archive.services.custody import append_event
+
+    with seeded.unit_of_work() as session:
+        uid = _ingest(seeded, session, "later").uid
+    for _ in range(2):
+        with seeded.unit_of_work() as session:
+            item = session.scalar(select(Item).where(Item.uid == uid))
+            assert item is not None
+            first = append_event(seeded, session, item, "accessed", actor="a")
+            second = append_event(seeded, session, item, "accessed", actor="b")
+            assert second.seq == first.seq + 1
+    with seeded.db.sessions() as session:
+        item = session.scalar(select(Item).where(Item.uid == uid))
+        assert item is not None
+        rows = session.scalars(
+            select(CustodyEvent).where(CustodyEvent.item_id == item.id).order_by(CustodyEvent.seq)
+        ).all()
+    verify_chain([parse_canonical(r.canonical) for r in rows])  # type: ignore[misc]
+    assert [r.seq for r in rows] == list(range(8))
+
+
+def test_a_batch_left_on_a_pooled_connection_is_never_written(seeded: Archive) -> None:
+    """Only the connection of the transaction that made a batch may write it."""
+    with seeded.db.transaction() as session:
+        batch = log_service.log_batch(session)
+        log_service.append_leaf(session, b"orphan leaf")
+        conn = session.connection()
+        stranger = log_service.LogBatch(session, conn, batch.edge)
+        stranger.conn = object()  # type: ignore[assignment]
+        stranger.stored = -1  # dirty
+        conn.info[log_service._BATCH] = stranger
+        # The next statement naming the log drops the stranger without writing it.
+        session.execute(text("SELECT count(*) FROM log_nodes")).scalar()
+        assert log_service._BATCH not in conn.info
+        session.rollback()

@@ -184,3 +184,50 @@ def test_recursion_error_becomes_canonicalization_error() -> None:
     # Deep enough that the C scanner gives up before our own depth check runs.
     with pytest.raises(CanonicalizationError, match="nested too deeply"):
         parse_canonical(b"[" * 200_000 + b"]" * 200_000)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        # Code-point order, which the C encoder would also write: not UTF-16 order.
+        ('{"\ufb33":1,"\U0001f602":2}'.encode(), "not canonical"),
+        (b'{"a":1,"a":1}', "duplicate object key 'a'"),
+        (b"9007199254740993", "not canonical"),  # read as a double, it is ...992
+        (b"-0", "not canonical"),
+        (b'"\\ud800"', "lone surrogate"),
+        (b"[1.0]", "not canonical"),
+        (b"NaN", "NaN is not allowed"),
+    ],
+)
+def test_what_the_fast_path_leaves_to_the_strict_one_is_still_refused(
+    data: bytes, message: str
+) -> None:
+    with pytest.raises(CanonicalizationError, match=message):
+        parse_canonical(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "value"),
+    [
+        ('{"\U0001f602":2,"\ufb33":1}'.encode(), {"\U0001f602": 2, "\ufb33": 1}),
+        (b"[1.5,1e+21,-9007199254740991]", [1.5, 1e21, -9007199254740991]),
+        (b"12345678901234567000", 12345678901234567000.0),
+    ],
+)
+def test_what_the_fast_path_leaves_to_the_strict_one_is_still_read(
+    data: bytes, value: object
+) -> None:
+    assert parse_canonical(data) == value
+    assert canonical_json(value) == data
+
+
+def test_a_cycle_or_deep_nesting_leaves_the_fast_path_for_a_clear_error() -> None:
+    deep: list[object] = []
+    for _ in range(300):
+        deep = [deep]
+    with pytest.raises(CanonicalizationError, match="nested deeper than 256"):
+        canonical_json({"a": deep})
+    loop: dict[str, object] = {}
+    loop["self"] = loop
+    with pytest.raises(CanonicalizationError, match="nested deeper"):
+        canonical_json(loop)

@@ -12,15 +12,18 @@ from evidence.canonical import canonical_json, parse_canonical
 from evidence.custody import (
     EVENT_TYPES,
     SignedEvent,
+    encode_event,
     event_bytes,
     event_digest,
     event_leaf_hash,
     format_time,
     make_event,
+    read_event,
     sign_event,
     validate_event,
     verify_chain,
     verify_event_signature,
+    verify_stored_event,
 )
 from evidence.digest import Digest
 from evidence.errors import CanonicalizationError, ChainError, SignatureError
@@ -230,3 +233,61 @@ def test_signed_events() -> None:
         verify_event_signature(signed, {key.key_id_hex: other.verifier()})
     with pytest.raises(ChainError, match="field 'type'"):
         sign_event({**event, "type": "nope"}, key)
+
+
+def test_encode_event_is_make_event_and_its_bytes() -> None:
+    fields: dict[str, Any] = {
+        "case": "moura-2022",
+        "item": "item-1",
+        "seq": 0,
+        "type": "collected",
+        "at": T0,
+        "actor": "investigator",
+        "item_digest": ORIGINAL,
+        "details": {"place": "Mopti", "n": [1, 2]},
+        "prev": None,
+    }
+    event, data = encode_event(**fields)
+    assert event == make_event(**fields)
+    assert data == event_bytes(event) == canonical_json(event)
+    with pytest.raises(CanonicalizationError, match=r"\$\.details\.x"):
+        encode_event(**{**fields, "details": {"x": float("nan")}})
+
+
+def test_times_before_year_1000_and_zero_fractions_keep_their_old_spelling() -> None:
+    """The fast path of format_time and of the 'at' check agree with strftime's output."""
+    early = dt.datetime(999, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    spelled = early.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert format_time(early) == spelled
+    assert format_time(dt.datetime(2022, 3, 27, 10, 30, 0, 0, tzinfo=dt.UTC)) == (
+        "2022-03-27T10:30:00Z"
+    )
+    with pytest.raises(ChainError, match="should be written"):
+        validate_event({**good(), "at": "0999-01-02T03:04:05Z"})
+
+
+def test_read_event_checks_stored_bytes() -> None:
+    event = chain(2)[1]
+    data = event_bytes(event)
+    assert read_event(data) == event
+    with pytest.raises(CanonicalizationError, match="not canonical"):
+        read_event(data.replace(b'"seq":1', b'"seq": 1'))
+    with pytest.raises(ChainError, match="an event is a JSON object, got list"):
+        read_event(b"[1,2]")
+    with pytest.raises(ChainError, match="field 'type'"):
+        read_event(canonical_json({**event, "type": "erased"}))
+
+
+def test_verify_stored_event_checks_the_very_bytes() -> None:
+    key = SigningKey.generate("temoin.example/log")
+    keys = {key.key_id_hex: key.verifier()}
+    data = event_bytes(chain(1)[0])
+    signature = key.sign(data)
+    assert verify_stored_event(data, key_id=key.key_id_hex, signature=signature, keys=keys) == (
+        parse_canonical(data)
+    )
+    forged = data.replace(b"investigator", b"investigatoR")
+    with pytest.raises(SignatureError, match="item 'item-1' seq 0: signature by key"):
+        verify_stored_event(forged, key_id=key.key_id_hex, signature=signature, keys=keys)
+    with pytest.raises(SignatureError, match="signed by unknown key 'deadbeef'"):
+        verify_stored_event(data, key_id="deadbeef", signature=signature, keys=keys)
