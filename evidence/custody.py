@@ -52,6 +52,7 @@ __all__ = [
     "verify_chain",
     "verify_event_signature",
     "verify_stored_event",
+    "verify_stored_signature",
 ]
 
 EVENT_VERSION: Final = 1
@@ -281,8 +282,21 @@ def verify_stored_event(
     """Read stored canonical bytes as an event (:func:`read_event`) and check the signature
     over exactly those bytes; return the event."""
     event = read_event(data)
-    _verify_signature(_where(event), data, key_id, signature, keys)
+    verify_stored_signature(data, event, key_id=key_id, signature=signature, keys=keys)
     return event
+
+
+def verify_stored_signature(
+    data: bytes,
+    event: Mapping[str, object],
+    *,
+    key_id: str,
+    signature: bytes,
+    keys: Mapping[str, VerifierKey],
+) -> None:
+    """Check the signature over ``data``, the stored bytes :func:`read_event` read as
+    ``event`` (which only names the event in errors): no canonical form is recomputed."""
+    _verify_signature(_where(event), data, key_id, signature, keys)
 
 
 def _verify_signature(
