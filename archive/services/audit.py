@@ -46,7 +46,8 @@ from archive.services.runtime import Archive
 from evidence import merkle
 from evidence.checkpoint import open_checkpoint
 from evidence.custody import read_event, verify_stored_signature
-from evidence.digest import Digest, digest_file
+from evidence.digest import CHUNK_SIZE as CHUNK
+from evidence.digest import Digest, DigestWriter
 from evidence.errors import VerificationError
 from evidence.signing import VerifierKey
 
@@ -250,22 +251,22 @@ class _Checker:
         runs: dict[int, dict[str, Any]] = {}
         findings = result.findings
         for row in rows:
-            item_id, seq, uid = row.item_id, row.seq, row.uid
-            order = (item_id, seq, row.id)
+            row_id, item_id, seq, _index, type_, canonical, stored_hash, key_id, signature = row[:9]
+            uid, digest, slug = row[9:]
+            order = (item_id, seq, row_id)
             if uid is None:
                 findings.append(
                     (
                         order,
                         Finding(
-                            record=f"custody event row {row.id}",
+                            record=f"custody event row {row_id}",
                             problem=f"belongs to no item (item id {item_id})",
                         ),
                     )
                 )
                 continue
-            record = f"custody event {uid}#{seq} (row {row.id})"
+            record = f"custody event {uid}#{seq} (row {row_id})"
             run = runs.get(item_id)
-            canonical = row.canonical
             try:
                 event = read_event(canonical)
             except VerificationError as exc:
@@ -273,7 +274,7 @@ class _Checker:
                 _mark_broken(runs, item_id, uid)
                 continue
             event_hash = "sha256:" + sha256(canonical).hexdigest()
-            if event_hash != row.event_hash:
+            if event_hash != stored_hash:
                 findings.append(
                     (
                         order,
@@ -283,28 +284,28 @@ class _Checker:
                         ),
                     )
                 )
-            if (event["item"], event["seq"], event["type"]) != (uid, seq, row.type):
+            if (event["item"], event["seq"], event["type"]) != (uid, seq, type_):
                 findings.append(
                     (
                         order,
                         Finding(record=record, problem="columns disagree with the signed event"),
                     )
                 )
-            if event["case"] != row.slug:
+            if event["case"] != slug:
                 findings.append(
                     (
                         order,
                         Finding(
                             record=record,
                             problem=f"signed case {event['case']!r} is not the item's case "
-                            f"{row.slug!r}",
+                            f"{slug!r}",
                         ),
                     )
                 )
             # `sealed` and `published` events of text items withhold the digest (they may
             # be shown in public); every other event must name it.
             withheld = event["item_digest"] is None and event["type"] in WITHHELD
-            if event["item_digest"] != row.digest and not withheld:
+            if event["item_digest"] != digest and not withheld:
                 findings.append(
                     (
                         order,
@@ -316,19 +317,18 @@ class _Checker:
                 )
             try:
                 verify_stored_signature(
-                    canonical, event, key_id=row.key_id, signature=row.signature, keys=keys
+                    canonical, event, key_id=key_id, signature=signature, keys=keys
                 )
             except VerificationError as exc:
                 findings.append((order, Finding(record=record, problem=str(exc))))
                 _mark_broken(runs, item_id, uid)
                 continue
-            where = f"item {event['item']!r} seq {event['seq']!r}"
             if run is None:
                 runs[item_id] = {
                     "uid": uid,
                     "first_seq": event["seq"],
                     "first_prev": event["prev"],
-                    "first_where": where,
+                    "first_where": f"item {event['item']!r} seq {event['seq']!r}",
                     "last_seq": event["seq"],
                     "last_hash": event_hash,
                     "error": None,
@@ -338,9 +338,15 @@ class _Checker:
             if run["broken"] or run["error"] is not None:
                 continue
             if event["seq"] != run["last_seq"] + 1:
-                run["error"] = f"{where}: expected seq {run['last_seq'] + 1}, got {event['seq']!r}"
+                run["error"] = (
+                    f"item {event['item']!r} seq {event['seq']!r}: "
+                    f"expected seq {run['last_seq'] + 1}, got {event['seq']!r}"
+                )
             elif event["prev"] != run["last_hash"]:
-                run["error"] = f"{where}: prev is {event['prev']!r}, expected {run['last_hash']!r}"
+                run["error"] = (
+                    f"item {event['item']!r} seq {event['seq']!r}: "
+                    f"prev is {event['prev']!r}, expected {run['last_hash']!r}"
+                )
             run["last_seq"], run["last_hash"] = event["seq"], event_hash
         result.runs = [_Run(item_id=i, **run) for i, run in runs.items()]
 
@@ -370,18 +376,22 @@ def _check_blob(store: BlobStore, digest: str, size: int) -> Iterator[Finding]:
         yield Finding(record=record, problem=f"malformed digest: {exc}")
         return
     path = store.path_for(expected)
-    if not path.exists():
+    writer = DigestWriter()
+    try:
+        with open(path, "rb") as handle:  # one open, no separate exists() or stat()
+            on_disk = os.fstat(handle.fileno()).st_size
+            while chunk := handle.read(CHUNK):
+                writer.update(chunk)
+    except FileNotFoundError:
         yield Finding(record=record, problem=f"file missing at {path}")
         return
-    actual = digest_file(path)
+    actual = writer.digest()
     if actual != expected:
         yield Finding(
             record=record, problem=f"content hashes to {actual}, not to its recorded digest"
         )
-    elif path.stat().st_size != size:
-        yield Finding(
-            record=record, problem=f"size {path.stat().st_size} differs from recorded {size}"
-        )
+    elif on_disk != size:
+        yield Finding(record=record, problem=f"size {on_disk} differs from recorded {size}")
 
 
 # ---------------------------------------------------------------- worker processes
