@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Final
 
 from evidence.errors import CanonicalizationError
@@ -57,9 +58,22 @@ _NEEDS_ESCAPE: Final = re.compile(r'["\\\x00-\x1f]')
 _SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
-_PLAIN_ENCODE: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
-).encode
+
+
+def _plain_encoder() -> Callable[[object], str]:
+    """json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":")), with the C
+    encoder made once rather than per call."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    quote = getattr(json.encoder, "c_encode_basestring", None)
+    if make is None or quote is None:  # pragma: no cover - CPython builds have _json
+        return json.JSONEncoder(
+            ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
+        ).encode
+    encode = make(None, None, quote, None, ":", ",", True, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_PLAIN_ENCODE: Final = _plain_encoder()
 
 
 def canonical_json(value: object) -> bytes:
@@ -77,22 +91,30 @@ def canonical_json(value: object) -> bytes:
 def _plain(value: object, depth: int) -> bool:
     """True if the C encoder writes ``value`` exactly as RFC 8785 does (see module doc)."""
     kind = type(value)
-    if kind is str or value is None or kind is bool:
-        return True
-    if kind is int:
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER  # type: ignore[operator]
-    if depth >= MAX_DEPTH:
-        return False
     if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
         for key, item in value.items():  # type: ignore[attr-defined]
             if type(key) is not str or not (key.isascii() or _ASTRAL.search(key) is None):
                 return False
-            if not _plain(item, depth + 1):
+            if not _plain_scalar(item) and not _plain(item, depth + 1):
                 return False
         return True
     if kind is list or kind is tuple:
-        return all(_plain(item, depth + 1) for item in value)  # type: ignore[attr-defined]
-    return False
+        if depth >= MAX_DEPTH:
+            return False
+        return all(
+            _plain_scalar(item) or _plain(item, depth + 1)
+            for item in value  # type: ignore[attr-defined]
+        )
+    return _plain_scalar(value)
+
+
+def _plain_scalar(value: object) -> bool:
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    return kind is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER  # type: ignore[operator]
 
 
 def es6_number(value: float) -> str:

@@ -180,13 +180,14 @@ def _b64decode(text: str, error: type[Exception], what: str) -> bytes:
 class SigningKey:
     """A named Ed25519 private key."""
 
-    __slots__ = ("_key_id", "_name", "_private", "_public")
+    __slots__ = ("_key_id", "_key_id_hex", "_name", "_private", "_public")
 
     def __init__(self, private_key: Ed25519PrivateKey, *, name: str) -> None:
         self._name = check_key_name(name)
         self._private = private_key
         self._public = private_key.public_key().public_bytes_raw()
         self._key_id = key_id(self._name, self._public)
+        self._key_id_hex = self._key_id.hex()
 
     @classmethod
     def generate(cls, name: str) -> SigningKey:
@@ -215,7 +216,7 @@ class SigningKey:
 
     @property
     def key_id_hex(self) -> str:
-        return self._key_id.hex()
+        return self._key_id_hex
 
     def sign(self, message: bytes) -> bytes:
         """RFC 8032 Ed25519 signature (64 bytes) over ``message``."""

@@ -74,6 +74,7 @@ class AuditReport:
     events: int = 0
     items: int = 0
     checkpoints: int = 0
+    workers: int = 1  # processes that checked the events (1: this one)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -467,6 +468,7 @@ def audit(
         )
     if workers is None:
         workers = (os.cpu_count() or 1) if events >= PARALLEL_FROM else 1
+    report.workers = max(1, workers)
     wanted = sorted({c.size for c in checkpoints if 0 < c.size <= events} | {events})
     tasks = _chunk_tasks(events, chunk_size, wanted)
     joiner = _Joiner(chunk_size, upper_nodes)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from archive.models import CustodyEvent, Item, utcnow
-from archive.services.log import UNAFFECTED_BY_BATCH, append_leaf, log_batch
+from archive.services.log import UNAFFECTED_BY_BATCH, LogBatch, append_leaf, log_batch
 from archive.services.runtime import Archive, register_signing_key
 from evidence.custody import encode_event
 from evidence.signing import SigningKey
@@ -19,8 +18,7 @@ from evidence.signing import SigningKey
 _NEW_ITEMS = "temoin.new_items"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AppendedEvent:
+class AppendedEvent(NamedTuple):
     """What :func:`append_event` signed and logged (its row is written with the batch)."""
 
     item_id: int
@@ -44,9 +42,8 @@ def _forget_new_items(session: Session, transaction: SessionTransaction) -> None
         session.info.pop(_NEW_ITEMS, None)
 
 
-def _item_head(session: Session, item_id: int) -> tuple[int, str] | None:
+def _item_head(session: Session, batch: LogBatch, item_id: int) -> tuple[int, str] | None:
     """(seq, event hash) of the item's last event, read after the log is locked."""
-    batch = log_batch(session)
     head = batch.heads.get(item_id)
     if head is not None or item_id in session.info.get(_NEW_ITEMS, ()):
         return head  # an item inserted by this transaction has only this batch's events
@@ -83,7 +80,8 @@ def append_event(
     if item_id is None:
         session.flush()
         item_id = item.id
-    head = _item_head(session, item_id)
+    batch = log_batch(session)  # locks the log first: the head read next is then current
+    head = _item_head(session, batch, item_id)
     at = at or utcnow()
     seq = 0 if head is None else head[0] + 1
     _event, canonical = encode_event(
@@ -104,7 +102,7 @@ def append_event(
     key_id = key.key_id_hex
     row = (item_id, seq, type_, at, actor, canonical, event_hash, key_id, signature)
     log_index = append_leaf(session, canonical, event_row=row)
-    log_batch(session).heads[item_id] = (seq, event_hash)
+    batch.heads[item_id] = (seq, event_hash)
     return AppendedEvent(
         item_id=item_id,
         seq=seq,

@@ -268,6 +268,6 @@ def test_the_default_runs_a_large_log_on_every_core(
     seen: list[int] = []
     report = audit(seeded, chunk_size=16, progress=seen.append)
     assert report.ok, report.findings
-    assert started == [2] and sum(seen) == report.events == 49
+    assert started == [2] and report.workers == 2 and sum(seen) == report.events == 49
     with pytest.raises(ValueError, match="power of two"):
         audit(seeded, chunk_size=12)
