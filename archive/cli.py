@@ -188,18 +188,25 @@ def reindex(ctx: click.Context, only_public: bool, only_restricted: bool) -> Non
 
 
 @main.command()
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes checking the log (default: every core for a large archive, 1 for a small).",
+)
 @click.pass_context
-def audit(ctx: click.Context) -> None:
+def audit(ctx: click.Context, workers: int | None) -> None:
     """Recompute every digest, signature and chain link; exit 1 naming what fails."""
     from archive.services.audit import audit as run_audit
 
     arc = _archive(ctx)
     try:
-        report = run_audit(arc)
+        report = run_audit(arc, workers=workers)
     finally:
         arc.close()
     click.echo(
-        f"Checked {report.blobs} blob(s), {report.items} item(s), {report.events} custody event(s)."
+        f"Checked {report.blobs} blob(s), {report.items} item(s), {report.events} custody event(s)"
+        f" with {report.workers} process(es)."
     )
     if report.ok:
         click.echo("Audit passed: every record matches.")

@@ -475,7 +475,7 @@ def profile_chunk(data_dir: Path, size: int) -> dict[str, Any]:
         checker = audit_service._Checker(arc.settings, arc.db.engine)
         chunk = min(audit_service.CHUNK_SIZE, 1 << (size.bit_length() - 1))
         task = audit_service._ChunkTask(
-            first=0, size=chunk, open_below=True, open_above=False, wanted=()
+            first=0, size=chunk, limit=chunk, open_below=True, open_above=False, wanted=()
         )
         profiler = cProfile.Profile()
         profiler.enable()

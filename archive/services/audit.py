@@ -104,6 +104,7 @@ class _Run:
 class _ChunkTask:
     first: int  # log index of the chunk's first leaf, a multiple of size
     size: int
+    limit: int  # leaves of the chunk in the log as the audit found it (size, but the last)
     open_below: bool  # also read events whose log index is below first
     open_above: bool  # also read events whose log index is at or past first + size
     wanted: tuple[int, ...]  # leaf counts within the chunk whose right edge is wanted
@@ -217,8 +218,10 @@ class _Checker:
         first = task.first
         leaf_hash = merkle.leaf_hash
         for row in rows:
-            if edge.size == task.size:
-                break  # a full chunk: any later row is a gap that an earlier chunk names
+            if edge.size == task.limit:
+                # A full chunk: a later row is a gap an earlier chunk names, or (in the
+                # last chunk) an event appended since the audit began, not audited.
+                break
             log_index = row.log_index
             if log_index != first + edge.size:
                 result.gap = (first + edge.size, log_index)
@@ -243,7 +246,7 @@ class _Checker:
         if result.gap is None:
             if edge.size == task.size:
                 result.root = edge.root()
-            elif not task.open_above:  # only the last chunk may be short
+            elif edge.size < task.limit:  # the chunk ends early: events are missing
                 result.gap = (first + edge.size, None)
 
     def _check_events(self, rows: Sequence[Any], result: _ChunkResult) -> None:
@@ -445,6 +448,11 @@ def audit(
         raise ValueError("chunk_size must be a power of two")
     report = AuditReport()
     with arc.db.sessions() as session:
+        # One snapshot for what the chunks are held against (SQLite's read transaction is
+        # one already). Events appended while the audit runs lie past its log size, and
+        # are not audited.
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         events = session.scalar(select(func.count()).select_from(CustodyEvent)) or 0
         blob_count = session.scalar(select(func.count()).select_from(Blob)) or 0
         report.items = session.scalar(select(func.count()).select_from(Item)) or 0
@@ -513,6 +521,7 @@ def _chunk_tasks(events: int, size: int, wanted: list[int]) -> list[_ChunkTask]:
         _ChunkTask(
             first=k * size,
             size=size,
+            limit=min(size, events - k * size),
             open_below=k == 0,
             open_above=k == count - 1,
             wanted=tuple(s - k * size for s in wanted if k * size < s < (k + 1) * size),

@@ -147,3 +147,8 @@ def test_audit_exits_non_zero_naming_the_record(runner: CliRunner) -> None:
     result = runner.invoke(main, ["audit"])
     assert result.exit_code == 1
     assert f"FAIL blob {digest}: content hashes to" in result.output
+    # the same with worker processes, as a large archive is checked by default
+    result = runner.invoke(main, ["audit", "--workers", "2"])
+    assert result.exit_code == 1 and "with 2 process(es)" in result.output
+    assert f"FAIL blob {digest}: content hashes to" in result.output
+    assert runner.invoke(main, ["audit", "--workers", "0"]).exit_code == 2
