@@ -103,12 +103,6 @@ def _check_time(text: object) -> None:
         raise ChainError(f"field 'at': {text!r} should be written {format_time(parsed)!r}")
 
 
-def _check_text_field(obj: Mapping[str, object], field: str) -> None:
-    value = obj[field]
-    if not isinstance(value, str) or not value:
-        raise ChainError(f"field {field!r}: need a non-empty string, got {value!r}")
-
-
 def _check_digest_field(obj: Mapping[str, object], field: str) -> None:
     value = obj[field]
     if value is None:
@@ -137,10 +131,10 @@ def validate_event(obj: Mapping[str, object]) -> dict[str, object]:
 
 def _check_schema(obj: Mapping[str, object]) -> None:
     """Every check of :func:`validate_event` but the canonical form of ``details``."""
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         raise ChainError(f"an event is a JSON object, got {type(obj).__name__}")
-    keys = set(obj)
-    if keys != EVENT_FIELDS:
+    if obj.keys() != EVENT_FIELDS:
+        keys = set(obj)
         missing = sorted(EVENT_FIELDS - keys)
         extra = sorted(map(repr, keys - EVENT_FIELDS))
         raise ChainError(f"event fields wrong: missing {missing}, unexpected [{', '.join(extra)}]")
@@ -148,11 +142,13 @@ def _check_schema(obj: Mapping[str, object]) -> None:
     if type(version) is not int or version != EVENT_VERSION:
         raise ChainError(f"field 'v': unsupported event version {version!r}, expected 1")
     for field in ("case", "item", "actor"):
-        _check_text_field(obj, field)
+        value = obj[field]
+        if not isinstance(value, str) or not value:
+            raise ChainError(f"field {field!r}: need a non-empty string, got {value!r}")
     seq = obj["seq"]
     if type(seq) is not int or not 0 <= seq <= MAX_SAFE_INTEGER:
         raise ChainError(f"field 'seq': need an integer >= 0, got {seq!r}")
-    if obj["type"] not in EVENT_TYPES:
+    if not isinstance(obj["type"], str) or obj["type"] not in EVENT_TYPES:
         raise ChainError(
             f"field 'type': {obj['type']!r} is not one of {', '.join(sorted(EVENT_TYPES))}"
         )

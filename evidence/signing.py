@@ -94,7 +94,7 @@ class VerifierKey:
         """The 4-byte key id (see :func:`key_id`)."""
         return key_id(self.name, self.public_key)
 
-    @property
+    @functools.cached_property
     def key_id_hex(self) -> str:
         return self.key_id.hex()
 

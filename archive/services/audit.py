@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -85,8 +85,7 @@ class AuditReport:
 # ---------------------------------------------------------------- what a worker returns
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Run:
+class _Run(NamedTuple):
     """One item's events within one chunk, in log order: what the chain across chunks needs."""
 
     item_id: int

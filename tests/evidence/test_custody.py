@@ -112,6 +112,7 @@ def good() -> dict[str, Any]:
         ({"seq": True}, "field 'seq'"),
         ({"seq": 2**53}, "field 'seq'"),
         ({"type": "deleted"}, "field 'type': 'deleted' is not one of"),
+        ({"type": ["collected"]}, "field 'type': \\['collected'\\] is not one of"),
         ({"at": "2022-03-27T10:30:00+00:00"}, "field 'at': .* is not RFC 3339 UTC"),
         ({"at": "2022-03-27 10:30:00Z"}, "field 'at'"),
         ({"at": "2022-03-27T10:30:00.5Z"}, "field 'at'"),
