@@ -248,11 +248,11 @@ def parse_canonical(data: bytes) -> object:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CanonicalizationError(f"not UTF-8 at byte {exc.start}: {exc.reason}") from None
-    if (text.isascii() or _ASTRAL.search(text) is None) and _LONG_DIGITS.search(text) is None:
-        # Fast path: no number of 16 digits or more (so every integer is safe), none with
-        # a fraction or exponent; if the C encoder then writes the very same bytes, they
-        # were canonical (a duplicate key would have been dropped, so the bytes would
-        # differ). Anything unusual goes the strict way below.
+    if text.isascii() or _ASTRAL.search(text) is None:
+        # Fast path: numbers read only as safe integers (no fraction, no exponent); if the
+        # C encoder then writes the very same bytes, they were canonical (a duplicate key
+        # would have been dropped, so the bytes would differ). Anything unusual goes the
+        # strict way below.
         try:
             plain = _PLAIN_DECODE(text)
         except (_Unusual, ValueError, RecursionError):
@@ -295,9 +295,17 @@ def _unusual(_text: str) -> object:
     raise _Unusual
 
 
-_PLAIN_DECODE: Final = json.JSONDecoder(parse_float=_unusual, parse_constant=_unusual).decode
-#: 16 digits in a row, in a number or a string: the fast path of parse_canonical steps aside.
-_LONG_DIGITS: Final = re.compile("[0-9]{16}")
+def _safe_int(text: str) -> int:
+    if len(text) <= 17:  # 16 digits and a sign at most: int() stays cheap
+        number = int(text)
+        if -MAX_SAFE_INTEGER <= number <= MAX_SAFE_INTEGER:
+            return number
+    raise _Unusual
+
+
+_PLAIN_DECODE: Final = json.JSONDecoder(
+    parse_float=_unusual, parse_int=_safe_int, parse_constant=_unusual
+).decode
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
