@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from archive.errors import ArchiveError, NotFound
 from archive.models import SYSTEM_KINDS, Case, CustodyEvent, Item
-from archive.services.custody import append_event
+from archive.services.custody import AppendedEvent, append_event
 from archive.services.keys import system_case, system_item
 from archive.services.runtime import Archive
 
@@ -118,7 +118,7 @@ def archive_record(arc: Archive, session: Session) -> Item:
 
 def record_original_read(
     arc: Archive, session: Session, item: Item, *, actor: str, reason: str, via: str
-) -> CustodyEvent:
+) -> AppendedEvent:
     """A full view of an item (its original, unredacted): an `accessed` event in its chain."""
     return append_event(
         arc,
@@ -141,7 +141,7 @@ def record_search(
     query: str | None = None,
     filters: dict[str, Any] | None = None,
     similar_to: str | None = None,
-) -> CustodyEvent:
+) -> AppendedEvent:
     """One `accessed` event for one restricted search (however many results it had).
 
     The query goes into the event: the access record is restricted, like the index."""

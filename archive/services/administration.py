@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.errors import Conflict, InvalidInput, NotFound
-from archive.models import ApiToken, Case, CaseGrant, CustodyEvent, Item, User, utcnow
+from archive.models import ApiToken, Case, CaseGrant, Item, User, utcnow
 from archive.services import users
 from archive.services.accountability import ACCESS_ADMIN
-from archive.services.custody import append_event
+from archive.services.custody import AppendedEvent, append_event
 from archive.services.keys import system_case, system_item
 from archive.services.runtime import Archive
 
@@ -49,7 +49,7 @@ def record_change(
     actor: str,
     reason: str | None,
     **details: Any,
-) -> CustodyEvent:
+) -> AppendedEvent:
     """One `access_changed` event in the archive's record of access administration."""
     return append_event(
         arc,
