@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 _Rewrite = Callable[[re.Match[str]], str]
 
@@ -172,3 +172,60 @@ def review_errors(error: Any) -> dict[str, list[str]]:
     if not found:
         found[""] = [translate(error.message)]
     return found
+
+
+def _paused(match: re.Match[str]) -> str:
+    minutes = _n(match, "minutes")
+    return str(
+        ngettext(
+            "too many failed sign-in attempts for this name: signing in with it is paused "
+            "for %(num)s minute. If you forgot your password, ask an administrator.",
+            "too many failed sign-in attempts for this name: signing in with it is paused "
+            "for %(num)s minutes. If you forgot your password, ask an administrator.",
+            minutes,
+        )
+    )
+
+
+_SIGNIN: list[tuple[re.Pattern[str], _Rewrite]] = [
+    (
+        re.compile(r"^the name, password or code is not right$"),
+        lambda m: gettext("the name, password or code is not right"),
+    ),
+    (
+        re.compile(r"^too many failed sign-in attempts .* for (?P<minutes>\d+) minutes?\. .*$"),
+        _paused,
+    ),
+    (
+        re.compile(r"^this account is disabled; ask an administrator$"),
+        lambda m: gettext("this account is disabled; ask an administrator"),
+    ),
+    (
+        re.compile(r"^use at least (?P<num>\d+) characters$"),
+        lambda m: gettext("use at least %(num)s characters", num=_n(m, "num")),
+    ),
+    (
+        re.compile(r"^use at most (?P<num>\d+) characters$"),
+        lambda m: gettext("use at most %(num)s characters", num=_n(m, "num")),
+    ),
+    (
+        re.compile(r"^a password must not be the account's name$"),
+        lambda m: gettext("a password must not be the account's name"),
+    ),
+    (
+        re.compile(r"^that code does not match: .*$"),
+        lambda m: gettext(
+            "that code does not match: check the time on your device and type the code "
+            "the app shows now"
+        ),
+    ),
+]
+
+
+def signin_message(message: str) -> str:
+    """A refusal of the sign-in services (English), in the reader's language."""
+    for pattern, rewrite in _SIGNIN:
+        match = pattern.match(message)
+        if match:
+            return str(rewrite(match))
+    return message

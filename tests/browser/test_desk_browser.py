@@ -48,8 +48,8 @@ def make_user(arc: Archive, name: str, role: str = "investigator") -> None:
         users.grant(session, user, cases.get_case(session, CASE))
 
 
-def sign_in(page: Page, live_server: LiveServer, name: str, path: str = "/login") -> None:
-    page.goto(live_server(path))
+def sign_in(page: Page, live_server: LiveServer, name: str) -> None:
+    page.goto(live_server("/login"))
     page.get_by_label("Name").fill(name)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -238,6 +238,7 @@ def test_a_draft_survives_an_ended_session(
     )
     page.get_by_role("button", name="Seal and store").click()
     expect(page.locator("#person-error")).to_have_text("This field is required.")
+    expect(page.get_by_label("Witness")).to_be_focused()  # the first field to correct
     expect(page.get_by_label("Testimony")).to_have_value("Un autre récit, commencé.")
     page.get_by_role("navigation", name="Account").get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(live_server("/login?signed_out=1"))
@@ -387,7 +388,17 @@ def test_the_desk_speaks_french(
     seeded: Archive, live_server: LiveServer, page: Page, shoot: Any
 ) -> None:
     make_user(seeded, "Kadiatou")
-    sign_in(page, live_server, "Kadiatou", path="/login?lang=fr")
+    page.goto(live_server("/login?lang=fr"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Se connecter")
+    page.get_by_label("Nom").fill("Kadiatou")
+    page.get_by_label("Mot de passe").fill("not the password")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Le nom, le mot de passe ou le code n’est pas le bon"
+    )
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Votre bureau")
     page.goto(live_server(f"/desk/cases/{CASE}"))
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("heading", name="Personnes protégées")).to_be_visible()

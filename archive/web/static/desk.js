@@ -5,6 +5,7 @@
  *    a refused submission. A kept draft is restored (with a visible notice) when the form
  *    page opens empty; it is forgotten once the archive confirms it stored the item, and
  *    every draft is forgotten when the user signs out.
+ *  - a refused form takes the keyboard to its first field marked invalid;
  *  - the redaction review: selecting text in the original fills in the position of the
  *    span to hide (character offsets into the original, as the server counts them).
  * Words shown come from the page's <template id="desk-messages"> (translated there).
@@ -236,6 +237,9 @@
         form.addEventListener("submit", function () { forgetAll(store); });
       });
     }
+    // A refused form: take the keyboard to its first field marked invalid.
+    var invalid = document.querySelector("main form [aria-invalid=\"true\"]");
+    if (invalid && !document.querySelector("[autofocus]")) invalid.focus();
     var original = document.getElementById("original-text");
     if (original && document.getElementById("review-form")) setupReview(original, msg);
   });
