@@ -745,3 +745,14 @@ def test_an_ended_session_loses_nothing_it_had_not_sent(
     sent = investigator.post(path, data={"csrf_token": token, "text": LONG_TESTIMONY})
     assert sent.status_code == 303 and "unsent=1" in sent.headers["Location"]
     assert len(items_of(world.arc, "case-one")) == before
+
+
+def test_a_review_sent_before_the_original_was_opened_is_not_saved(
+    world: World, investigator: FlaskClient
+) -> None:
+    refused = review(investigator, world.uid, {"add_text": "tailor", "add_reason": "his trade"})
+    assert refused.status_code == 409
+    assert "Nothing was saved: open the original first" in refused.text
+    # the way to open it leads back to the review
+    assert 'name="original-next" type="hidden" value="review"' in refused.text
+    assert items_of(world.arc, "case-one")[0].review_basis is None

@@ -226,7 +226,7 @@ def review_page(
         proposed=proposed,
         manual=manual,
         form=form or ReviewForm(formdata=None),
-        original_form=original_form or ReasonForm(prefix="original", next="review"),
+        original_form=original_form or ReasonForm(formdata=None, prefix="original", next="review"),
         publish_form=PublishForm(formdata=None),
         preview=preview,
         removing=set(removing or []),
