@@ -117,6 +117,7 @@ def ingest_exhibit(
     tags: list[str] | None = None,
     request_info: dict[str, Any] | None = None,
     limit: int | None = None,
+    via: str = "api",
 ) -> Item:
     """Stream a file exhibit to disk while hashing it; nothing is held in memory whole."""
     try:
@@ -145,7 +146,7 @@ def ingest_exhibit(
     session.add(item)
     session.flush()
     _record_intake(
-        arc, session, item, actor=actor, via="api", size=stored.size, request_info=request_info
+        arc, session, item, actor=actor, via=via, size=stored.size, request_info=request_info
     )
     redact_item(arc, session, item, actor=actor)
     enqueue_index(session, item)

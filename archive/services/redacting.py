@@ -205,6 +205,67 @@ def _check_manual(text_length: int, spans: Sequence[ManualSpan]) -> None:
         raise InvalidInput("the manual spans are not valid", errors=problems)
 
 
+def _new_decisions(
+    arc: Archive,
+    session: Session,
+    item: Item,
+    *,
+    actor: str,
+    add: Sequence[ManualSpan],
+    remove: Sequence[tuple[int, int]],
+) -> list[RedactionDecision]:
+    """The decisions a review would record, checked against the original (not yet stored)."""
+    if not item.is_text:
+        if add or remove:
+            raise InvalidInput(
+                "spans apply to text items; a file exhibit's description is redacted automatically"
+            )
+        return []
+    text = original_text(arc, item)
+    _check_manual(len(text), add)
+    proposal = {(s.start, s.end) for s in proposed_spans(text, protected_names(arc, item.case))}
+    unknown = [f"[{a}, {b})" for a, b in remove if (a, b) not in proposal]
+    if unknown:
+        raise InvalidInput(
+            "only proposed spans can be removed",
+            errors={"remove": [f"{u} is not a proposed span" for u in unknown]},
+        )
+    existing = _decisions(session, item)
+    overlapping = [
+        f"[{s.start}, {s.end})"
+        for s in add
+        for d in existing
+        if d.action == "add" and d.start < s.end and s.start < d.end
+    ]
+    if overlapping:
+        raise InvalidInput("a span overlaps one marked before", errors={"add": overlapping})
+    decisions = [
+        RedactionDecision(
+            item_id=item.id,
+            action="add",
+            start=span.start,
+            end=span.end,
+            label=span.label.strip(),
+            reason=span.reason.strip(),
+            decided_by=actor,
+        )
+        for span in add
+    ]
+    decisions += [
+        RedactionDecision(
+            item_id=item.id,
+            action="remove",
+            start=start,
+            end=end,
+            label="",
+            reason="removed in review",
+            decided_by=actor,
+        )
+        for start, end in remove
+    ]
+    return decisions
+
+
 def review_redaction(
     arc: Archive,
     session: Session,
@@ -215,53 +276,9 @@ def review_redaction(
     remove: Sequence[tuple[int, int]] = (),
 ) -> Item:
     """Accept the proposal with the investigator's changes; the item may then be published."""
-    if not item.is_text and (add or remove):
-        raise InvalidInput(
-            "spans apply to text items; a file exhibit's description is redacted automatically"
-        )
-    if item.is_text:
-        text = original_text(arc, item)
-        _check_manual(len(text), add)
-        proposal = {(s.start, s.end) for s in proposed_spans(text, protected_names(arc, item.case))}
-        unknown = [f"[{a}, {b})" for a, b in remove if (a, b) not in proposal]
-        if unknown:
-            raise InvalidInput(
-                "only proposed spans can be removed",
-                errors={"remove": [f"{u} is not a proposed span" for u in unknown]},
-            )
-        existing = _decisions(session, item)
-        overlapping = [
-            f"[{s.start}, {s.end})"
-            for s in add
-            for d in existing
-            if d.action == "add" and d.start < s.end and s.start < d.end
-        ]
-        if overlapping:
-            raise InvalidInput("a span overlaps one marked before", errors={"add": overlapping})
-        for span in add:
-            session.add(
-                RedactionDecision(
-                    item_id=item.id,
-                    action="add",
-                    start=span.start,
-                    end=span.end,
-                    label=span.label.strip(),
-                    reason=span.reason.strip(),
-                    decided_by=actor,
-                )
-            )
-        for start, end in remove:
-            session.add(
-                RedactionDecision(
-                    item_id=item.id,
-                    action="remove",
-                    start=start,
-                    end=end,
-                    label="",
-                    reason="removed in review",
-                    decided_by=actor,
-                )
-            )
+    decisions = _new_decisions(arc, session, item, actor=actor, add=add, remove=remove)
+    if decisions:
+        session.add_all(decisions)
         session.flush()
     redact_item(arc, session, item, actor=actor)
     item.review_basis = item.redaction_basis
@@ -284,6 +301,36 @@ def review_redaction(
         },
     )
     return item
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewPreview:
+    """What the public text would be after a review with these changes (nothing stored)."""
+
+    public_text: str | None
+    spans: list[Span]
+
+
+def preview_redaction(
+    arc: Archive,
+    session: Session,
+    item: Item,
+    *,
+    actor: str,
+    add: Sequence[ManualSpan] = (),
+    remove: Sequence[tuple[int, int]] = (),
+) -> ReviewPreview:
+    """The public text a review with these changes would give, checked exactly as
+    `review_redaction` checks them; nothing is recorded."""
+    decisions = _new_decisions(arc, session, item, actor=actor, add=add, remove=remove)
+    if not item.is_text:
+        return ReviewPreview(public_text=item.public_text, spans=[])
+    text = original_text(arc, item)
+    names = protected_names(arc, item.case)
+    spans = effective_spans(
+        text, proposed_spans(text, names), [*_decisions(session, item), *decisions]
+    )
+    return ReviewPreview(public_text=apply_spans(text, spans), spans=spans)
 
 
 def review_state(arc: Archive, item: Item) -> str:
@@ -350,7 +397,9 @@ def redaction_view(arc: Archive, session: Session, item: Item) -> dict[str, Any]
 
 __all__ = [
     "ManualSpan",
+    "ReviewPreview",
     "dt",
+    "preview_redaction",
     "redact_case_items",
     "redact_item",
     "redaction_view",

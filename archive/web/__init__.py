@@ -93,6 +93,17 @@ def signed_in_viewer() -> Principal | None:
         return None
 
 
+def sign_in_first() -> str:
+    """The sign-in page, and back here afterwards. A form sent once the session had ended
+    saved nothing: the sign-in page says so (the desk's forms keep a draft in the browser),
+    and leads back to the form's page rather than to an address that only takes a POST."""
+    if request.method in ("GET", "HEAD"):
+        return url_for("signin.login", next=request.full_path.rstrip("?"))
+    from archive.web.desk import resume_path
+
+    return url_for("signin.login", next=resume_path(), unsent=1)
+
+
 def finish_signing_in() -> Any:
     """`before_request`: a browser half-way through signing in (a one-time password to
     replace, a code to give, a second factor an administrator must set up) is sent back to
@@ -171,6 +182,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     api = TemoinApi(app)
     from archive.web.api import BLUEPRINTS
+    from archive.web.desk import desk
     from archive.web.pages import pages
     from archive.web.signin import signin
 
@@ -180,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         csrf.exempt(blueprint)
     app.register_blueprint(pages)
     app.register_blueprint(signin)
+    app.register_blueprint(desk)
     csrf.init_app(app)
     limiter.init_app(app)
 
@@ -209,7 +222,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(ArchiveError)
     def _archive_error(error: ArchiveError) -> Any:
         if isinstance(error, SignInNeeded) and not wants_json():
-            return redirect(url_for("signin.login", next=request.full_path.rstrip("?")), 303)
+            return redirect(sign_in_first(), 303)
         if error.status >= 500:
             log.error("archive error: %s", error.message)
         return render_error(error.status, error.message, error.errors)

@@ -63,6 +63,20 @@ ROUTE_RULES: dict[str, dict[str, Rule]] = {
     # a signed-in user's own pages
     "signin.desk": {"GET": _needs(SIGNED_IN)},
     "signin.account": {"GET": _needs(SIGNED_IN), "POST": _needs(SIGNED_IN)},
+    # the desk: a case's people and items, intake, an item, its redaction review
+    "desk.case": {"GET": _needs("person.list")},
+    "desk.new_person": {"GET": _needs("person.register"), "POST": _needs("person.register")},
+    "desk.add_aliases": {"GET": _needs("person.alias"), "POST": _needs("person.alias")},
+    "desk.reveal": {"GET": _needs("person.reveal"), "POST": _needs("person.reveal")},
+    "desk.new_testimony": {"GET": _needs("item.ingest"), "POST": _needs("item.ingest")},
+    "desk.new_excerpt": {"GET": _needs("item.ingest"), "POST": _needs("item.ingest")},
+    "desk.new_exhibit": {"GET": _needs("item.ingest"), "POST": _needs("item.ingest")},
+    "desk.item": {"GET": _needs("item.custody")},
+    "desk.open_original": {"POST": _needs("item.read_original")},
+    "desk.original_file": {"GET": _needs("item.read_original")},
+    "desk.bundle": {"POST": _needs("item.bundle")},
+    "desk.review": {"GET": _needs("redaction.read"), "POST": _needs("redaction.review")},
+    "desk.publish": {"POST": _needs("item.publish")},
     # is this file a published exhibit? (unpublished ones answer like unknown digests)
     "exhibits.ExhibitByDigest": {"GET": OPEN},
     # the custody log: hashes, proofs and verifier keys only
@@ -147,9 +161,9 @@ def _check_grant(principal: Principal, endpoint: str) -> None:
     args = request.view_args or {}
     session = read_session()
     case_id: int | None = None
-    if endpoint.startswith("cases.") and "slug" in args:
+    if endpoint.startswith(("cases.", "desk.")) and "slug" in args:
         case_id = session.scalar(select(Case.id).where(Case.slug == args["slug"]))
-    elif endpoint.startswith("items.") and "uid" in args:
+    elif endpoint.startswith(("items.", "desk.")) and "uid" in args:
         case_id = session.scalar(select(Item.case_id).where(Item.uid == args["uid"]))
     elif endpoint == "search.Search" and request.args.get("scope") != "public":
         wanted = request.args.get("case")

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from archive.services.signin import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
-_REQUIRED = "this field is required"
+_REQUIRED = lazy_gettext("this field is required")
 
 
 class SignInForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(_REQUIRED), Length(max=120)])
+    name = StringField(lazy_gettext("Name"), validators=[DataRequired(_REQUIRED), Length(max=120)])
     password = PasswordField(
-        "Password", validators=[DataRequired(_REQUIRED), Length(max=MAX_PASSWORD_LENGTH)]
+        lazy_gettext("Password"),
+        validators=[DataRequired(_REQUIRED), Length(max=MAX_PASSWORD_LENGTH)],
     )
     next = HiddenField()
 
@@ -22,21 +24,23 @@ class SignInForm(FlaskForm):
 def _new_password_fields() -> tuple[PasswordField, PasswordField]:
     return (
         PasswordField(
-            "New password",
+            lazy_gettext("New password"),
             validators=[
                 DataRequired(_REQUIRED),
                 Length(
                     min=MIN_PASSWORD_LENGTH,
                     max=MAX_PASSWORD_LENGTH,
-                    message=f"use at least {MIN_PASSWORD_LENGTH} characters",
+                    message=lazy_gettext(
+                        "use at least %(num)s characters", num=MIN_PASSWORD_LENGTH
+                    ),
                 ),
             ],
         ),
         PasswordField(
-            "New password again",
+            lazy_gettext("New password again"),
             validators=[
                 DataRequired(_REQUIRED),
-                EqualTo("password", message="the two passwords are not the same"),
+                EqualTo("password", message=lazy_gettext("the two passwords are not the same")),
             ],
         ),
     )
@@ -47,13 +51,14 @@ class NewPasswordForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired(_REQUIRED)])
+    current = PasswordField(lazy_gettext("Current password"), validators=[DataRequired(_REQUIRED)])
     password, confirm = _new_password_fields()
 
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Code", validators=[DataRequired(_REQUIRED), Length(max=40, message="too long")]
+        lazy_gettext("Code"),
+        validators=[DataRequired(_REQUIRED), Length(max=40, message=lazy_gettext("too long"))],
     )
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import segno
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask import session as cookie
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.wrappers import Response
@@ -27,6 +28,7 @@ from archive.services.users import check_password
 from archive.web.auth import SESSION_KEY, current_principal, current_web_session
 from archive.web.context import archive, read_session
 from archive.web.forms import ChangePasswordForm, CodeForm, NewPasswordForm, SignInForm, SignOutForm
+from archive.web.messages import signin_message
 from archive.web.throttle import per_account, per_address
 
 signin = Blueprint("signin", __name__, template_folder="templates")
@@ -73,7 +75,7 @@ def _start_cookie(secret: str, *, keep: tuple[str, ...] = ()) -> None:
 
 
 def _refusal(template: str, status: int, error: ArchiveError, **context: Any) -> Any:
-    response = render_template(template, error=error.message, **context), status
+    response = render_template(template, error=signin_message(error.message), **context), status
     retry = getattr(error, "retry_after", None)
     if retry:
         return response[0], status, {"Retry-After": str(retry)}
@@ -170,7 +172,7 @@ def new_password() -> Any:
         try:
             service.check_new_password(user, form.password.data or "")
         except InvalidInput as exc:
-            form.password.errors = list(exc.errors["password"])
+            form.password.errors = [signin_message(m) for m in exc.errors["password"]]
             return render_template("new_password.html", form=form), 422
         service.set_password(session, user, form.password.data or "")  # ends every session
         _record_own_change(session, user, "password_set", replaced_one_time=True)
@@ -241,7 +243,7 @@ def enrol() -> Any:
                 service.second_factor_proven(session, live)
                 new_secret = service.rotate_web_session(session, live)
         except InvalidInput as exc:
-            form.code.errors = [exc.message]
+            form.code.errors = [signin_message(exc.message)]
         else:
             _start_cookie(new_secret, keep=(NEXT_KEY,))
             onward = safe_next(cookie.pop(NEXT_KEY, None)) or url_for("signin.desk")
@@ -313,12 +315,12 @@ def account() -> Any:
                 user = session.get_one(User, web_session.user_id)
                 if not check_password(form.current.data or "", user.password_hash):
                     service.record_failure(session, user.name, _policy())
-                    form.current.errors = ["this is not your current password"]
+                    form.current.errors = [gettext("this is not your current password")]
                 else:
                     try:
                         service.check_new_password(user, form.password.data or "")
                     except InvalidInput as exc:
-                        form.password.errors = list(exc.errors["password"])
+                        form.password.errors = [signin_message(m) for m in exc.errors["password"]]
                     else:
                         proven = web_session.second_factor_at
                         service.set_password(session, user, form.password.data or "")

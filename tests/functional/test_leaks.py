@@ -130,6 +130,7 @@ def planted(client: FlaskClient, auth: dict[str, str], seeded: Archive) -> dict:
         "published_digests": [exhibits[0][1]],
         "unpublished_digests": [exhibits[1][1]],
         "access_log_indexes": log_indexes,
+        "person": person["id"],
     }
 
 
@@ -206,6 +207,7 @@ def crawl_targets(app: Flask, planted: dict) -> list[str]:
             "sha256:" + "0" * 64,
             "not-a-digest",
         ],
+        "person": [planted["person"], "no-such-person"],
     }
     urls = []
     for rule in app.url_map.iter_rules():
@@ -274,6 +276,40 @@ def test_no_public_surface_shows_a_protected_name(
         with client.get(url) as response:
             assert response.status_code == 200, url
             assert_clean(response.get_data(as_text=True), terms, f"GET {url}")
+
+
+def test_no_desk_page_answers_an_anonymous_caller(
+    app: Flask, client: FlaskClient, planted: dict
+) -> None:
+    """Every page behind sign-in (from the URL map, so a new one is covered the day it is
+    added), with every method, filled with real cases, persons and items: an anonymous
+    caller is sent to sign in, and the answer carries nothing of the case."""
+    terms = [*protected_terms(planted), "Witness A", "Testimony 0", "Photo 0"]
+    values = {
+        "slug": ["planted"],
+        "uid": [*planted["published"], *planted["unpublished"]],
+        "person": [planted["person"]],
+    }
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not (
+            rule.endpoint.startswith("desk.") or rule.endpoint in ("signin.desk", "signin.account")
+        ):
+            continue
+        paths = [rule.rule]
+        for name in sorted(rule.arguments):
+            paths = [p.replace(f"<{name}>", v) for p in paths for v in values[name]]
+        for path in paths:
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                response = client.open(
+                    path, method=method, data={"text": "x", "reason": "looking around here"}
+                )
+                where = f"{method} {path}"
+                assert response.status_code == 303, where
+                assert response.headers["Location"].startswith("/login?next="), where
+                assert_clean(response.get_data(as_text=True), terms, where)
+                checked += 1
+    assert checked > 20
 
 
 def test_access_records_stay_off_every_public_surface(client: FlaskClient, planted: dict) -> None:
