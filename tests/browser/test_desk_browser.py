@@ -226,7 +226,10 @@ def test_a_draft_survives_an_ended_session(
     # sent for good: the draft is forgotten
     page.get_by_role("button", name="Seal and store").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Redaction review")
-    assert page.evaluate("localStorage.getItem('temoin-draft:moura-2022:testimony')") is None
+    # desk.js forgets it when the page that confirms the submission has loaded
+    page.wait_for_function(
+        "() => localStorage.getItem('temoin-draft:moura-2022:testimony') === null"
+    )
     page.goto(live_server(form))
     expect(page.locator("#draft-notice")).to_be_hidden()
     expect(page.get_by_label("Testimony")).to_have_value("")
