@@ -176,6 +176,9 @@ def test_intake_review_publish_and_find_it_in_public_search(
     body = page.locator("body").inner_text()
     for secret in ("Sangaré", "Fatou", "camionnette", "+223 76 00 11 22"):
         assert secret not in body, secret
+    # and it verifies there: the disclosure proof ties the labelled text to what was sealed
+    page.get_by_role("button", name="Check it in this browser").click()
+    expect(page.locator("#verify-verdict")).to_have_class(re.compile("verdict-ok"))
     shoot(page, "public-record")
     assert recorder.page_errors == [] and recorder.console_errors == []
 
