@@ -29,9 +29,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from evidence.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical
+from evidence.canonical import (
+    MAX_SAFE_INTEGER,
+    canonical_json,
+    parse_canonical,
+    parse_canonical_many,
+)
 from evidence.digest import Digest, is_digest_text
-from evidence.errors import ChainError, DigestError, SignatureError
+from evidence.errors import ChainError, DigestError, SignatureError, VerificationError
 from evidence.merkle import leaf_hash
 from evidence.signing import SigningKey, VerifierKey
 
@@ -47,6 +52,7 @@ __all__ = [
     "format_time",
     "make_event",
     "read_event",
+    "read_events",
     "sign_event",
     "validate_event",
     "verify_chain",
@@ -232,6 +238,26 @@ def read_event(data: bytes) -> dict[str, object]:
         raise ChainError(f"an event is a JSON object, got {type(event).__name__}")
     _check_schema(event)
     return event
+
+
+def read_events(datas: Sequence[bytes]) -> list[dict[str, object] | VerificationError]:
+    """:func:`read_event` of each of ``datas``, in order: the event, or the error that
+    :func:`read_event` raises for it (parsed together: see
+    :func:`evidence.canonical.parse_canonical_many`)."""
+    results: list[dict[str, object] | VerificationError] = []
+    for value in parse_canonical_many(datas):
+        if isinstance(value, VerificationError):
+            results.append(value)
+        elif not isinstance(value, dict):
+            results.append(ChainError(f"an event is a JSON object, got {type(value).__name__}"))
+        else:
+            try:
+                _check_schema(value)
+            except VerificationError as exc:
+                results.append(exc)
+            else:
+                results.append(value)
+    return results
 
 
 def event_digest(event: Mapping[str, object]) -> Digest:

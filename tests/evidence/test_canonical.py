@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from evidence.canonical import MAX_DEPTH, canonical_json, es6_number, parse_canonical
+from evidence.canonical import (
+    MAX_DEPTH,
+    canonical_json,
+    es6_number,
+    parse_canonical,
+    parse_canonical_many,
+)
 from evidence.errors import CanonicalizationError
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
@@ -231,3 +237,72 @@ def test_a_cycle_or_deep_nesting_leaves_the_fast_path_for_a_clear_error() -> Non
     loop["self"] = loop
     with pytest.raises(CanonicalizationError, match="nested deeper"):
         canonical_json(loop)
+
+
+def _one_by_one(datas: list[bytes]) -> list[object]:
+    out: list[object] = []
+    for data in datas:
+        try:
+            out.append(parse_canonical(data))
+        except CanonicalizationError as exc:
+            out.append(("error", str(exc)))
+    return out
+
+
+def _many(datas: list[bytes]) -> list[object]:
+    return [
+        ("error", str(v)) if isinstance(v, CanonicalizationError) else v
+        for v in parse_canonical_many(datas)
+    ]
+
+
+GOOD = [(JCS / "output" / f"{name}.json").read_bytes() for name in NAMES] + [
+    b'{"a":[1,2,{"b":null}],"c":"\\u001f"}',
+    b"-9007199254740991",
+    b'"sha256:00"',
+    b"[]",
+    b"{}",
+    b"true",
+]
+
+
+def test_many_agrees_with_one_by_one_on_canonical_values() -> None:
+    assert _many(GOOD) == _one_by_one(GOOD)
+    assert _many([]) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"a":1,"a":2}',
+        b"[NaN]",
+        b"[1.0]",
+        b"[9007199254740993]",
+        b'["\\ud800"]',
+        b'["\\u00e9"]',
+        b"\xff",
+        b"",
+        b"[1] x",
+        b" 1",
+        b"1,2",
+        b"]",
+        b'{"b":1,"a":2}',
+        '{"\ufb33":1,"\U0001f602":2}'.encode(),
+    ],
+)
+@pytest.mark.parametrize("where", [0, 3, len(GOOD)])
+def test_one_bad_value_among_many_gets_its_own_error_and_the_rest_are_read(
+    bad: bytes, where: int
+) -> None:
+    datas = GOOD[:where] + [bad] + GOOD[where:]
+    got = _many(datas)
+    assert got == _one_by_one(datas)
+    assert isinstance(got[where], tuple) and got[where][0] == "error"
+
+
+def test_values_that_only_line_up_when_joined_are_each_refused() -> None:
+    # "[" + "[1,2],3,4"... : joined, these three texts are an array of three values
+    # written back byte for byte, yet none of them is one complete canonical value.
+    datas = [b"[1", b"2]", b"3,4"]
+    assert [v[0] for v in _many(datas)] == ["error", "error", "error"]  # type: ignore[index]
+    assert _many(datas) == _one_by_one(datas)

@@ -19,6 +19,7 @@ from evidence.custody import (
     format_time,
     make_event,
     read_event,
+    read_events,
     sign_event,
     validate_event,
     verify_chain,
@@ -277,6 +278,28 @@ def test_read_event_checks_stored_bytes() -> None:
         read_event(b"[1,2]")
     with pytest.raises(ChainError, match="field 'type'"):
         read_event(canonical_json({**event, "type": "erased"}))
+
+
+def test_read_events_is_read_event_of_each() -> None:
+    events = chain(4)
+    good = [event_bytes(e) for e in events]
+    bad = [
+        good[1].replace(b'"seq":1', b'"seq": 1'),
+        b"[1,2]",
+        canonical_json({**events[2], "type": "erased"}),
+        canonical_json({**events[2], "details": {"n": 1.5}}),  # canonical, read strictly
+    ]
+    assert read_events(good) == events
+    for wrong in bad:
+        datas = [*good[:2], wrong, *good[2:]]
+        got = read_events(datas)
+        for data, result in zip(datas, got, strict=True):
+            try:
+                expected: object = read_event(data)
+            except (CanonicalizationError, ChainError) as exc:
+                assert type(result) is type(exc) and str(result) == str(exc)
+            else:
+                assert result == expected
 
 
 def test_verify_stored_event_checks_the_very_bytes() -> None:
