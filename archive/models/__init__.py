@@ -213,10 +213,11 @@ class CustodyEvent(Base):
     """
 
     __tablename__ = "custody_events"
+    # (item_id, seq) also serves every look-up by item: no index of item_id alone.
     __table_args__ = (UniqueConstraint("item_id", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     seq: Mapped[int] = mapped_column(Integer)
     log_index: Mapped[int] = mapped_column(Integer, unique=True)
     type: Mapped[str] = mapped_column(String(20))
@@ -245,6 +246,8 @@ class LogNode(Base):
     """Hash of a complete subtree: leaves [index * 2**level, (index + 1) * 2**level)."""
 
     __tablename__ = "log_nodes"
+    # On SQLite the rows live in the key's B-tree alone (one write per node, not two).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
