@@ -41,6 +41,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_SAFE_INTEGER",
     "canonical_json",
+    "canonical_json_of_fields",
     "es6_number",
     "parse_canonical",
     "parse_canonical_many",
@@ -93,6 +94,19 @@ def canonical_json(value: object) -> bytes:
     parts: list[str] = []
     _write(value, "$", 0, parts)
     return "".join(parts).encode("utf-8")
+
+
+def canonical_json_of_fields(value: dict[str, object], *, nested: str) -> bytes:
+    """:func:`canonical_json` of an object whose members the caller has already checked to
+    be plain (keys ASCII; values strings, safe integers, booleans or null), all but the
+    member ``nested``, which is checked here. A custody event is such an object: its
+    schema fixes every member but ``details``, so only that one needs walking."""
+    if _plain(value[nested], 1):
+        try:
+            return _PLAIN_ENCODE(value).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: the writer names its path
+    return canonical_json(value)
 
 
 def _plain(value: object, depth: int) -> bool:

@@ -32,6 +32,7 @@ from typing import Final
 from evidence.canonical import (
     MAX_SAFE_INTEGER,
     canonical_json,
+    canonical_json_of_fields,
     parse_canonical,
     parse_canonical_many,
 )
@@ -135,8 +136,9 @@ def validate_event(obj: Mapping[str, object]) -> dict[str, object]:
     return event
 
 
-def _check_schema(obj: Mapping[str, object]) -> None:
-    """Every check of :func:`validate_event` but the canonical form of ``details``."""
+def _check_schema(obj: Mapping[str, object], *, at_checked: bool = False) -> None:
+    """Every check of :func:`validate_event` but the canonical form of ``details``
+    (and of ``at`` when the caller wrote it with :func:`format_time`)."""
     if type(obj) is not dict and not isinstance(obj, Mapping):
         raise ChainError(f"an event is a JSON object, got {type(obj).__name__}")
     if obj.keys() != EVENT_FIELDS:
@@ -158,7 +160,8 @@ def _check_schema(obj: Mapping[str, object]) -> None:
         raise ChainError(
             f"field 'type': {obj['type']!r} is not one of {', '.join(sorted(EVENT_TYPES))}"
         )
-    _check_time(obj["at"])
+    if not at_checked:
+        _check_time(obj["at"])
     _check_digest_field(obj, "item_digest")
     _check_digest_field(obj, "prev")
     if not isinstance(obj["details"], dict):
@@ -205,20 +208,27 @@ def encode_event(
 ) -> tuple[dict[str, object], bytes]:
     """:func:`make_event` and its canonical bytes, canonicalised once: the bytes to sign,
     hash and log."""
+    at_text = format_time(at)
     event: dict[str, object] = {
         "v": EVENT_VERSION,
         "case": case,
         "item": item,
         "seq": seq,
         "type": type,
-        "at": format_time(at),
+        "at": at_text,
         "actor": actor,
         "item_digest": None if item_digest is None else str(item_digest),
-        "details": dict(details) if isinstance(details, Mapping) else details,
+        # (``type`` is the field here, not the builtin)
+        "details": dict(details)
+        if details.__class__ is dict or isinstance(details, Mapping)
+        else details,
         "prev": None if prev is None else str(prev),
     }
-    _check_schema(event)
-    return event, canonical_json(event)
+    # This runs for every event the archive signs. format_time's text needs no second
+    # look unless the year is below 1000; the schema check fixes every member but
+    # "details", so only that one is walked for the canonical form.
+    _check_schema(event, at_checked=at_text[4] == "-" and at_text[0] != "0")
+    return event, canonical_json_of_fields(event, nested="details")
 
 
 def event_bytes(event: Mapping[str, object]) -> bytes:

@@ -294,7 +294,7 @@ def test_many_agrees_with_one_by_one_on_canonical_values() -> None:
 def test_one_bad_value_among_many_gets_its_own_error_and_the_rest_are_read(
     bad: bytes, where: int
 ) -> None:
-    datas = GOOD[:where] + [bad] + GOOD[where:]
+    datas = [*GOOD[:where], bad, *GOOD[where:]]
     got = _many(datas)
     assert got == _one_by_one(datas)
     assert isinstance(got[where], tuple) and got[where][0] == "error"
