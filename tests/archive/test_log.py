@@ -324,3 +324,28 @@ def test_a_batch_left_on_a_pooled_connection_is_never_written(seeded: Archive) -
         session.execute(text("SELECT count(*) FROM log_nodes")).scalar()
         assert log_service._BATCH not in conn.info
         session.rollback()
+
+
+def test_the_faster_sqlite_time_text_is_sqlalchemys() -> None:
+    import datetime as dt
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    impl = DateTime(timezone=True).dialect_impl(dialect)
+    own = impl.bind_processor(dialect)
+    assert own is not None
+    fast = log_service._faster(impl, own)
+    assert fast is not own
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    for value in [
+        dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC),
+        dt.datetime(2024, 3, 1, 8, 0, 0, 123456, tzinfo=dt.UTC),
+        dt.datetime(1999, 12, 31, 23, 59, 59, 1, tzinfo=plus_two),
+        dt.datetime(5, 1, 2, 3, 4, 5),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+        dt.date(2024, 3, 1),
+        None,
+    ]:
+        assert fast(value) == own(value), value
