@@ -261,8 +261,20 @@ class _Checker:
         # The chunk's events are parsed and their canonical form checked together.
         events = read_events([row[5] for row in rows])
         for row, event in zip(rows, events, strict=True):
-            row_id, item_id, seq, _index, type_, canonical, stored_hash, key_id, signature = row[:9]
-            uid, digest, slug = row[9:]
+            (
+                row_id,
+                item_id,
+                seq,
+                _index,
+                type_,
+                canonical,
+                stored_hash,
+                key_id,
+                signature,
+                uid,
+                digest,
+                slug,
+            ) = row
             if uid is None:
                 findings.append(
                     (
