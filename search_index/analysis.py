@@ -61,6 +61,8 @@ class StripMarksFilter(Filter):  # type: ignore[misc]
 
 
 def strip_marks(text: str) -> str:
+    if text.isascii():  # nothing to decompose or drop: most tokens, and the fast path
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -103,16 +105,25 @@ class Token:
     end: int
 
 
+_WORD = re.compile(WORD_PATTERN)
+
+
 def tokenize(text: str) -> list[Token]:
-    """Folded tokens with their character offsets (what the ``_plain`` subfields hold)."""
-    return [
-        Token(t.text, t.startchar, t.endchar)
-        for t in _PLAIN(text, chars=True, positions=True, mode="index")
-    ]
+    """Folded tokens with their character offsets (what the ``_plain`` subfields hold).
+
+    The folding analyzer's steps (``analyzer_for(None)``: the same pattern, marks
+    stripped, ``FOLD_MAP``, lower case), token by token, without Whoosh's per-token
+    generator chain: every document's text goes through here when it is indexed."""
+    tokens = []
+    for match in _WORD.finditer(text):
+        stripped = strip_marks(match.group())
+        if stripped:
+            tokens.append(Token(stripped.translate(FOLD_MAP).lower(), match.start(), match.end()))
+    return tokens
 
 
 def fold(text: str) -> list[str]:
-    return [t.text for t in _PLAIN(text)]
+    return [t.text for t in tokenize(text)]
 
 
 def stem(words: list[str], language: str | None) -> list[str]:
@@ -188,9 +199,12 @@ def name_flags(text: str, tokens: list[Token]) -> list[bool | None]:
     None when the text cannot tell (a capitalised word opening a sentence, capitals)."""
     flags: list[bool | None] = []
     previous_end: int | None = None
-    for token in tokens:
+    capitalised_after_first = 0
+    for position, token in enumerate(tokens):
         raw = text[token.start : token.end]
         if _capitalised(raw):
+            if position:
+                capitalised_after_first += 1
             after_break = previous_end is None or bool(
                 _SENTENCE_BREAK.search(text, previous_end, token.start)
             )
@@ -200,22 +214,40 @@ def name_flags(text: str, tokens: list[Token]) -> list[bool | None]:
         else:
             flags.append(False)
         previous_end = token.end
-    rest = tokens[1:]  # the first word is capitalised in any title
-    capitalised = sum(1 for t in rest if _capitalised(text[t.start : t.end]))
-    if len(rest) >= _TITLE_CASE_MIN_WORDS and capitalised > _TITLE_CASE_SHARE * len(rest):
+    rest = len(tokens) - 1  # the first word is capitalised in any title
+    if rest >= _TITLE_CASE_MIN_WORDS and capitalised_after_first > _TITLE_CASE_SHARE * rest:
         flags = [None if flag else flag for flag in flags]
     return flags
 
 
-def stemmed_words(text: str, language: str | None) -> list[str]:
-    """What a stemmed subfield holds: folded words, stemmed unless they are names."""
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """One text, tokenized once: its folded tokens and each one's ``name_flags``."""
+
+    tokens: list[Token]
+    flags: list[bool | None]
+
+
+def analyse(text: str) -> Analysed:
     tokens = tokenize(text)
-    words = [t.text for t in tokens]
+    return Analysed(tokens, name_flags(text, tokens))
+
+
+def words_of(analysed: Analysed, language: str | None) -> list[str]:
+    """What a subfield holds: the folded words, stemmed for a stemming language except
+    the names."""
+    words = [t.text for t in analysed.tokens]
     if language is None:
         return words
     stemmer = _STEMMERS[language]
-    flags = name_flags(text, tokens)
-    return [w if flag else stemmer(w) for w, flag in zip(words, flags, strict=True)]
+    return [w if flag else stemmer(w) for w, flag in zip(words, analysed.flags, strict=True)]
+
+
+def stemmed_words(text: str, language: str | None) -> list[str]:
+    """What a stemmed subfield holds: folded words, stemmed unless they are names."""
+    if language is None:
+        return fold(text)
+    return words_of(analyse(text), language)
 
 
 def analysed_words(text: str, language: str | None) -> list[str]:
@@ -224,18 +256,55 @@ def analysed_words(text: str, language: str | None) -> list[str]:
     return stemmed_words(text, language) if language is not None else fold(text)
 
 
+def _collect_forms(analysed: Analysed, names: set[str], words: set[str]) -> None:
+    for token, flag in zip(analysed.tokens, analysed.flags, strict=True):
+        if flag is True:
+            names.add(token.text)
+        elif flag is False:
+            words.add(token.text)
+
+
 def name_forms(*texts: str) -> tuple[set[str], set[str]]:
     """The folded words seen as names, and those seen as ordinary words, in ``texts``."""
     names: set[str] = set()
     words: set[str] = set()
     for text in texts:
-        tokens = tokenize(text)
-        for token, flag in zip(tokens, name_flags(text, tokens), strict=True):
-            if flag is True:
-                names.add(token.text)
-            elif flag is False:
-                words.add(token.text)
+        _collect_forms(analyse(text), names, words)
     return names, words
+
+
+@dataclass(frozen=True)
+class DocumentAnalysis:
+    """What every backend indexes for one document, each text tokenized once: the words
+    of each subfield (``subfield_texts``; empty texts give empty lists) and the
+    ``name_forms`` of its title, body and place."""
+
+    subfields: dict[str, list[str]]
+    names: set[str]
+    words: set[str]
+
+
+def analyse_document(
+    *, title: str, body: str, place: str | None, tags: tuple[str, ...], language: str
+) -> DocumentAnalysis:
+    texts = subfield_texts(title=title, body=body, place=place, tags=tags, language=language)
+    analysed: dict[str, Analysed] = {}
+
+    def of(text: str) -> Analysed:
+        if text not in analysed:
+            analysed[text] = analyse(text)
+        return analysed[text]
+
+    subfields = {
+        sub.name: words_of(of(texts[sub.name]), sub.language)
+        for sub in SUBFIELDS
+        if sub.name in texts
+    }
+    names: set[str] = set()
+    words: set[str] = set()
+    for text in (title, body, place or ""):
+        _collect_forms(of(text), names, words)
+    return DocumentAnalysis(subfields=subfields, names=names, words=words)
 
 
 def fold_key(value: str) -> str:

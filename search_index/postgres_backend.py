@@ -58,10 +58,9 @@ from search_index._common import (
 from search_index.analysis import (
     SUBFIELDS,
     SUBFIELDS_BY_NAME,
-    analysed_words,
+    DocumentAnalysis,
+    analyse_document,
     fold_key,
-    name_forms,
-    subfield_texts,
 )
 from search_index.documents import SearchDocument, SearchHit, SearchResults
 from search_index.errors import IndexBusy, SearchError
@@ -144,20 +143,20 @@ def _lexeme(subfield: str, word: str) -> str:
     return f"{CODES[subfield]}.{word}"
 
 
-def build_tsvector(doc: SearchDocument) -> str:
-    """The tsvector (input syntax) of a document: every subfield's words, tagged."""
-    texts = subfield_texts(
-        title=doc.title, body=doc.body, place=doc.place, tags=doc.tags, language=doc.language
-    )
+def build_tsvector(doc: SearchDocument, analysis: DocumentAnalysis | None = None) -> str:
+    """The tsvector (input syntax) of a document: every subfield's words, tagged.
+    ``analysis``: the document's ``analyse_document``, if already made."""
+    if analysis is None:
+        analysis = _analyse(doc)
     positions: dict[str, set[int]] = defaultdict(set)
     weights: dict[str, str] = {}
     offset = 0
     for field in FIELD_ORDER:
         longest = 0
         for sub in SUBFIELDS:
-            if sub.field != field or sub.name not in texts:
+            if sub.field != field or sub.name not in analysis.subfields:
                 continue
-            words = analysed_words(texts[sub.name], sub.language)
+            words = analysis.subfields[sub.name]
             longest = max(longest, len(words))
             weight = WEIGHT_OF_FIELD[field]
             for index, word in enumerate(words):
@@ -588,8 +587,14 @@ class PostgresIndex:
         return dict(counts)
 
 
+def _analyse(doc: SearchDocument) -> DocumentAnalysis:
+    return analyse_document(
+        title=doc.title, body=doc.body, place=doc.place, tags=doc.tags, language=doc.language
+    )
+
+
 def _row(doc: SearchDocument) -> dict[str, Any]:
-    names, words = name_forms(doc.title, doc.body, doc.place or "")
+    analysis = _analyse(doc)
     return {
         "doc_id": doc.doc_id,
         "case_id": doc.case_id,
@@ -603,9 +608,9 @@ def _row(doc: SearchDocument) -> dict[str, Any]:
         "tag_keys": sorted({fold_key(tag) for tag in doc.tags}),
         "event_date": doc.event_date,
         "collected_date": doc.collected_date,
-        "name_forms": sorted(names),
-        "word_forms": sorted(words),
-        "tsv": build_tsvector(doc),
+        "name_forms": sorted(analysis.names),
+        "word_forms": sorted(analysis.words),
+        "tsv": build_tsvector(doc, analysis),
     }
 
 

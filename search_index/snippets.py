@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from search_index.analysis import stem_language, stemmed_words, tokenize
+from search_index.analysis import Analysed, name_flags, stem_language, tokenize, words_of
 from search_index.matching import leaf_spans
 from search_index.query import Leaf
 
@@ -36,8 +36,8 @@ def make_snippet(body: str, language: str, leaves: Sequence[Leaf]) -> str:
     tokens = tokenize(body)
     lang = stem_language(language)
     words = {"body_plain": [t.text for t in tokens]}
-    if lang is not None:
-        words[f"body_{lang}"] = stemmed_words(body, lang)
+    if lang is not None and any(leaf.field == f"body_{lang}" for leaf in leaves):
+        words[f"body_{lang}"] = words_of(Analysed(tokens, name_flags(body, tokens)), lang)
     marked: set[int] = set()
     for leaf in leaves:
         if leaf.field in words:

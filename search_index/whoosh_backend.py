@@ -41,10 +41,9 @@ from search_index._common import (
 )
 from search_index.analysis import (
     SUBFIELDS,
-    analysed_words,
+    analyse_document,
     analyzer_for,
     fold_key,
-    name_forms,
     subfield_texts,
 )
 from search_index.documents import FACETS, SearchDocument, SearchHit, SearchResults
@@ -78,7 +77,7 @@ FACET_FIELDS = {
     "tags": "tag_values",
 }
 NO_DATE_LAST = "~"  # sorts after every ISO date
-# Stemmed subfields receive text already analysed by ``analysis.analysed_words`` (so names
+# Stemmed subfields receive text already analysed by ``analysis.analyse_document`` (so names
 # keep their form exactly as in the other backends): Whoosh only splits it on spaces.
 _PRE_ANALYSED = RegexTokenizer(r"\S+")
 _ONE_PER_LINE = RegexTokenizer(r"[^\n]+")
@@ -120,7 +119,9 @@ def _one_line(value: str) -> str:
 
 
 def _document_fields(doc: SearchDocument) -> dict[str, Any]:
-    names, words = name_forms(doc.title, doc.body, doc.place or "")
+    analysis = analyse_document(
+        title=doc.title, body=doc.body, place=doc.place, tags=doc.tags, language=doc.language
+    )
     event = doc.event_date.isoformat() if doc.event_date else None
     fields: dict[str, Any] = {
         "doc_id": doc.doc_id,
@@ -135,8 +136,8 @@ def _document_fields(doc: SearchDocument) -> dict[str, Any]:
         "tag_keys": "\n".join(fold_key(tag) for tag in doc.tags),
         "tag_values": "\n".join(_one_line(tag) for tag in doc.tags),
         "event_asc": event or NO_DATE_LAST,
-        "name_forms": " ".join(sorted(names)),
-        "word_forms": " ".join(sorted(words)),
+        "name_forms": " ".join(sorted(analysis.names)),
+        "word_forms": " ".join(sorted(analysis.words)),
     }
     if doc.place is not None:
         fields["place_key"] = fold_key(doc.place)
@@ -153,9 +154,9 @@ def _document_fields(doc: SearchDocument) -> dict[str, Any]:
         if not text:
             continue
         if sub.language is None:
-            fields[sub.name] = text
+            fields[sub.name] = text  # Whoosh folds it with the field's analyzer
         else:
-            fields[sub.name] = " ".join(analysed_words(text, sub.language))
+            fields[sub.name] = " ".join(analysis.subfields[sub.name])
     return fields
 
 
@@ -337,8 +338,13 @@ class WhooshIndex:
             try:
                 for doc_id in gone:
                     writer.delete_by_term("doc_id", doc_id)
+                # Replace only what the index holds: one term look-up per document, and
+                # a plain add for a new one (update_document would search for each).
+                reader = writer.searcher().reader()
                 for fields in prepared:
-                    writer.update_document(**fields)
+                    if ("doc_id", fields["doc_id"]) in reader:
+                        writer.delete_by_term("doc_id", fields["doc_id"])
+                    writer.add_document(**fields)
             except BaseException:
                 writer.cancel()
                 raise

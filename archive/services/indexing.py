@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from archive.models import SYSTEM_KINDS, Item, OutboxEntry, utcnow
-from archive.services.items import original_text, public_projection
+from archive.services.items import case_redactor, original_text, public_projection
 from archive.services.runtime import Archive
 from search_index import SearchDocument, SearchIndex, WhooshIndex
 
@@ -41,11 +42,14 @@ def restricted_document(arc: Archive, item: Item) -> SearchDocument:
     )
 
 
-def public_document(arc: Archive, item: Item) -> SearchDocument | None:
-    """The redacted document, or None when the item is not public."""
+def public_document(
+    arc: Archive, item: Item, redactor: Callable[[str], str] | None = None
+) -> SearchDocument | None:
+    """The redacted document, or None when the item is not public. ``redactor``: see
+    ``public_projection``."""
     if item.status != "published" or item.public_title is None:
         return None
-    view = public_projection(arc, item)
+    view = public_projection(arc, item, redactor=redactor)
     return SearchDocument(
         doc_id=item.uid,
         case_id=item.case.slug,
@@ -61,11 +65,15 @@ def public_document(arc: Archive, item: Item) -> SearchDocument | None:
 
 def apply_items(arc: Archive, items: Iterable[Item], missing: Iterable[str] = ()) -> None:
     restricted, public, public_deletes = [], [], list(missing)
+    # One redactor per case for the whole batch: the protected names are decrypted once.
+    redactors: dict[int, Callable[[str], str]] = {}
     for item in items:
         if item.kind in SYSTEM_KINDS:
             continue
         restricted.append(restricted_document(arc, item))
-        doc = public_document(arc, item)
+        if item.status == "published" and item.case_id not in redactors:
+            redactors[item.case_id] = case_redactor(arc, item.case)
+        doc = public_document(arc, item, redactors.get(item.case_id))
         if doc is None:
             public_deletes.append(item.uid)
         else:
@@ -90,7 +98,13 @@ def process_outbox(arc: Archive, *, batch_size: int = 500) -> int:
             if not entries:
                 return done
             uids = sorted({e.item_uid for e in entries})
-            items = list(session.scalars(select(Item).where(Item.uid.in_(uids))))
+            items = list(
+                session.scalars(
+                    select(Item)
+                    .where(Item.uid.in_(uids))
+                    .options(selectinload(Item.redactions), selectinload(Item.case))
+                )
+            )
             found = {i.uid for i in items}
             apply_items(arc, items, missing=[u for u in uids if u not in found])
             ids = [e.id for e in entries]

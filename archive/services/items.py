@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
@@ -226,6 +227,21 @@ def record_publication(arc: Archive, session: Session, item: Item, *, actor: str
     )
 
 
+def case_redactor(arc: Archive, case: Case) -> Callable[[str], str]:
+    """Redact strings against the case's protected persons as they are now. Places and
+    tags repeat from item to item: each distinct string is redacted once per redactor,
+    which lives as long as its caller keeps it (one projection, one indexing batch)."""
+    names = protected_names(arc, case)
+    done: dict[str, str] = {}
+
+    def redacted(value: str) -> str:
+        if value not in done:
+            done[value] = redact(value, names).text
+        return done[value]
+
+    return redacted
+
+
 def get_item(session: Session, uid: str) -> Item:
     item = session.scalar(select(Item).where(Item.uid == uid))
     if item is None:
@@ -266,18 +282,22 @@ def list_published(session: Session, *, limit: int = 20) -> list[Item]:
     )
 
 
-def public_projection(arc: Archive, item: Item) -> dict[str, Any]:
+def public_projection(
+    arc: Archive, item: Item, *, redactor: Callable[[str], str] | None = None
+) -> dict[str, Any]:
     """What the public may see of a published item: an allowlist, every string redacted.
 
     The original's digest is withheld for text items: with the public text in hand, a
     digest of the original would let anyone confirm a guessed name by hashing.
+    ``redactor``: redacts one string against the item's case (``case_redactor``), for a
+    caller projecting many items of one case; by default made for this call.
     """
     if item.status != "published":
         raise NotFound(f"no published item {item.uid!r}")
-    names = protected_names(arc, item.case)
+    redacted = redactor or case_redactor(arc, item.case)
 
     def clean(value: str | None) -> str | None:
-        return None if value is None else redact(value, names).text
+        return None if value is None else redacted(value)
 
     citation = None
     if item.citation:

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from search_index.analysis import fold_key, name_flags, name_forms, stemmed_words, tokenize
+from search_index.analysis import (
+    SUBFIELDS_BY_NAME,
+    analyse_document,
+    analysed_words,
+    analyzer_for,
+    fold_key,
+    name_flags,
+    name_forms,
+    stemmed_words,
+    subfield_texts,
+    tokenize,
+)
 from search_index.query import TermQ, plan_query, positive_leaves
 
 
@@ -75,3 +88,34 @@ def test_a_known_name_is_not_stemmed_in_the_query() -> None:
 
 def test_fold_key() -> None:
     assert fold_key("  Moura,  MOPTI ") == fold_key("moura mopti") == "moura mopti"
+
+
+_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",))
+    | st.sampled_from(list("éÉèçÇœŒæßẞﬁＡａ\u0301\u00a0 .'-Moura")),
+    max_size=60,
+)
+
+
+@given(_TEXT)
+def test_tokenize_is_the_folding_analyzer(text: str) -> None:
+    """The fast path folds exactly as the Whoosh analyzer the ``_plain`` subfields use."""
+    expected = [
+        (t.text, t.startchar, t.endchar)
+        for t in analyzer_for(None)(text, chars=True, positions=True, mode="index")
+    ]
+    assert [(t.text, t.start, t.end) for t in tokenize(text)] == expected
+
+
+@given(_TEXT, _TEXT, _TEXT, st.sampled_from(["fr", "en", "bm", "fr-FR"]))
+def test_analyse_document_is_each_subfield_analysed_alone(
+    title: str, body: str, place: str, language: str
+) -> None:
+    """One tokenization per text gives what analysing each subfield on its own gives."""
+    tags = ("Tag Un", place)
+    analysis = analyse_document(title=title, body=body, place=place, tags=tags, language=language)
+    texts = subfield_texts(title=title, body=body, place=place, tags=tags, language=language)
+    assert analysis.subfields == {
+        name: analysed_words(text, SUBFIELDS_BY_NAME[name].language) for name, text in texts.items()
+    }
+    assert (analysis.names, analysis.words) == name_forms(title, body, place)
