@@ -42,9 +42,7 @@ from search_index._common import (
 from search_index.analysis import (
     SUBFIELDS,
     analyse_document,
-    analyzer_for,
     fold_key,
-    subfield_texts,
 )
 from search_index.documents import FACETS, SearchDocument, SearchHit, SearchResults
 from search_index.errors import IndexBusy, SearchError
@@ -77,8 +75,9 @@ FACET_FIELDS = {
     "tags": "tag_values",
 }
 NO_DATE_LAST = "~"  # sorts after every ISO date
-# Stemmed subfields receive text already analysed by ``analysis.analyse_document`` (so names
-# keep their form exactly as in the other backends): Whoosh only splits it on spaces.
+# Every subfield receives text already analysed by ``analysis.analyse_document`` (folded; in
+# the stemmed ones, stemmed except names, exactly as in the other backends): Whoosh only
+# splits it on spaces. Each text is tokenized once, by Témoin, not again by Whoosh.
 _PRE_ANALYSED = RegexTokenizer(r"\S+")
 _ONE_PER_LINE = RegexTokenizer(r"[^\n]+")
 
@@ -109,8 +108,7 @@ def build_schema() -> Schema:
         "word_forms": KEYWORD(),
     }
     for sub in SUBFIELDS:
-        analyzer = analyzer_for(None) if sub.language is None else _PRE_ANALYSED
-        fields[sub.name] = TEXT(analyzer=analyzer, phrase=True)
+        fields[sub.name] = TEXT(analyzer=_PRE_ANALYSED, phrase=True)
     return Schema(**fields)
 
 
@@ -146,17 +144,9 @@ def _document_fields(doc: SearchDocument) -> dict[str, Any]:
         fields["event_year"] = str(doc.event_date.year)
     if doc.collected_date is not None:
         fields["collected_day"] = doc.collected_date.isoformat()
-    texts = subfield_texts(
-        title=doc.title, body=doc.body, place=doc.place, tags=doc.tags, language=doc.language
-    )
-    for sub in SUBFIELDS:
-        text = texts.get(sub.name)
-        if not text:
-            continue
-        if sub.language is None:
-            fields[sub.name] = text  # Whoosh folds it with the field's analyzer
-        else:
-            fields[sub.name] = " ".join(analysis.subfields[sub.name])
+    for name, words in analysis.subfields.items():
+        if words:
+            fields[name] = " ".join(words)
     return fields
 
 
