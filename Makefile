@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TEMOIN_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test lint bench bench-custody bench-access setup clean translations
+.PHONY: run test lint bench bench-custody bench-access bench-search bench-ingest setup clean translations
 
 setup: $(STAMP)
 
@@ -36,6 +36,12 @@ bench-custody: $(STAMP)
 
 bench-access: $(STAMP)
 	$(BIN)/python -m bench.access
+
+bench-search: $(STAMP)
+	$(BIN)/python -m bench.search
+
+bench-ingest: $(STAMP)
+	$(BIN)/python -m bench.ingest
 
 # Re-extract the web pages' strings, merge them into each catalog, compile the .mo files
 # (committed, so that an install needs no build step). Then translate what is new.

@@ -25,9 +25,10 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from whoosh import index as whoosh_index
+from whoosh.fields import TEXT, Schema
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.qparser import MultifieldParser
 from whoosh.scoring import BM25F
@@ -41,7 +42,7 @@ from archive.services.redacting import review_redaction
 from archive.services.runtime import Archive, init_archive
 from archive.services.vault import Identity
 from bench.corpus import WITNESSES, QuerySet, Testimony, generate, make_queries
-from search_index.analysis import SUBFIELDS, subfield_texts
+from search_index.analysis import SUBFIELDS, analyzer_for, subfield_texts
 from search_index.query import plan_query
 from search_index.snippets import CONTEXT_CHARS, MAX_FRAGMENT_CHARS, MAX_FRAGMENTS
 from search_index.whoosh_backend import INDEX_NAME, build_schema
@@ -103,32 +104,78 @@ def machine_info() -> dict[str, Any]:
 
 def raw_fields(doc: Testimony) -> dict[str, Any]:
     """The same stored and indexed fields Témoin's restricted index holds for ``doc``."""
-    title = doc.title.strip()
+    return raw_document_fields(
+        doc_id=doc.key,
+        language=doc.language,
+        title=doc.title,
+        body=doc.text,
+        place=doc.place,
+        tags=doc.tags,
+        event_date=doc.event_date,
+    )
+
+
+def raw_document_fields(
+    *,
+    doc_id: str,
+    language: str,
+    title: str,
+    body: str,
+    place: str | None,
+    tags: tuple[str, ...],
+    event_date: dt.date | None,
+) -> dict[str, Any]:
+    """What an application using Whoosh directly would add for one document: the stored
+    fields and the text of each searchable subfield, left to the schema's analyzers."""
+    title = title.strip()
     fields: dict[str, Any] = {
-        "doc_id": doc.key,
+        "doc_id": doc_id,
         "case_id": CASE_SLUG,
         "kind": "testimony",
-        "language": doc.language,
+        "language": language,
         "title": title,
-        "body": doc.text,
-        "place": doc.place,
-        "tags": list(doc.tags),
-        "event_date": doc.event_date.isoformat(),
+        "body": body,
+        "place": place,
+        "tags": list(tags),
+        "event_date": event_date.isoformat() if event_date else None,
     }
-    texts = subfield_texts(
-        title=title, body=doc.text, place=doc.place, tags=doc.tags, language=doc.language
-    )
+    texts = subfield_texts(title=title, body=body, place=place, tags=tags, language=language)
     fields.update({name: text for name, text in texts.items() if text})
     return fields
+
+
+def raw_schema() -> Schema:
+    """Témoin's schema (``build_schema``) as a plain Whoosh application would declare it:
+    the same fields, but each subfield analysed by Whoosh itself (folding, then for
+    ``*_fr``/``*_en`` the language's stemmer) instead of receiving words Témoin has
+    already analysed. Its analyzers also parse raw Whoosh's queries."""
+    schema = build_schema()
+    for sub in SUBFIELDS:
+        schema.remove(sub.name)
+        schema.add(sub.name, TEXT(analyzer=analyzer_for(sub.language), phrase=True))
+    return schema
+
+
+def query_schema() -> Schema:
+    """What raw Whoosh parses queries on Témoin's index with: the folding analyzer on the
+    plain subfields, and the stemmed ones taking the query's words as they are (a raw
+    application does not know which words Témoin keeps unstemmed as names)."""
+    schema = build_schema()
+    for sub in SUBFIELDS:
+        if sub.language is None:
+            schema.remove(sub.name)
+            schema.add(sub.name, TEXT(analyzer=analyzer_for(None), phrase=True))
+    return schema
 
 
 class RawWhoosh:
     """Plain Whoosh, as an application using it directly would: its own query parser
     over the same subfields (same boosts), BM25F, and its own highlighter."""
 
-    def __init__(self, path: Path, page_size: int) -> None:
+    def __init__(self, path: Path, page_size: int, parse_schema: Schema | None = None) -> None:
         self.index = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
-        schema = self.index.schema
+        # Témoin's index holds words it analysed itself; the parser needs analyzers.
+        schema = parse_schema or query_schema()
         boosts = {s.name: s.boost for s in SUBFIELDS}
         every = [s.name for s in SUBFIELDS]
         # Témoin looks prefixes up in the folded (unstemmed) subfields only.
@@ -166,6 +213,10 @@ class RawWhoosh:
             if own:
                 searcher.close()
 
+    def shared(self) -> Any:
+        """A searcher to keep open across queries (the "reused" column)."""
+        return self.index.searcher(weighting=BM25F())
+
     def close(self) -> None:
         self.index.close()
 
@@ -173,10 +224,16 @@ class RawWhoosh:
 # ---------------------------------------------------------------- ingest
 
 
-def setup_archive(work: Path) -> tuple[Archive, dict[int, int]]:
+def setup_archive(
+    work: Path, *, database_url: str | None = None, search_backend: str = "whoosh"
+) -> tuple[Archive, dict[int, int]]:
+    """A fresh archive in ``work`` (SQLite there unless ``database_url`` is given) with the
+    bench case and its six protected witnesses."""
     data_dir = work / "archive"
     settings = Settings.from_env(
-        environ={}, data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'temoin.db'}"
+        environ={"TEMOIN_SEARCH_BACKEND": search_backend},
+        data_dir=data_dir,
+        database_url=database_url or f"sqlite:///{data_dir / 'temoin.db'}",
     )
     init_archive(settings)
     arc = Archive(settings)
@@ -302,15 +359,33 @@ def _dump_profile(profiler: cProfile.Profile, out: Path, name: str) -> None:
 # ---------------------------------------------------------------- search
 
 
+class RawSearch(Protocol):
+    """A raw side of the search comparison: ``run`` parses, searches one page, counts every
+    match and highlights each hit; ``shared`` opens what ``run`` may reuse across queries."""
+
+    def parse(self, kind: str, text: str) -> Any: ...
+
+    def run(self, kind: str, text: str, searcher: Any = None) -> tuple[int, list[str]]: ...
+
+    def shared(self) -> Any: ...
+
+
 def run_search(
     arc: Archive,
-    raw: RawWhoosh,
+    raw: RawSearch,
     queries: QuerySet,
     page_size: int,
     *,
     profile: bool,
     out: Path,
+    beside: dict[str, RawSearch] | None = None,
+    reused: bool = True,
 ) -> dict[str, Any]:
+    """Témoin's restricted search against ``raw`` (the ratios), interleaved query by query
+    with ``beside`` (more raw sides, reported with their own ratios) and, if ``reused``,
+    ``raw`` with one searcher kept open for every query."""
+    others = dict(beside or {})
+
     def temoin(text: str) -> tuple[int, list[str]]:
         results = search_service.search(arc, text, restricted=True, page=1, page_size=page_size)
         return results.total, [h.doc_id for h in results.hits]
@@ -320,25 +395,31 @@ def run_search(
         for text in getattr(queries, kind)[:10]:
             temoin(text)
             raw.run(kind, text)
+            for side in others.values():
+                side.run(kind, text)
 
     profiler = cProfile.Profile() if profile else None
-    report: dict[str, Any] = {"page_size": page_size}
-    shared = raw.index.searcher(weighting=BM25F())
+    report: dict[str, Any] = {"page_size": page_size, "beside": list(others)}
+    shared = raw.shared() if reused else None
     try:
         for kind in KINDS:
             texts: list[str] = getattr(queries, kind)
-            t_ms: list[float] = []
-            r_ms: list[float] = []
-            reused_ms: list[float] = []
-            same_total = 0
+            times: dict[str, list[float]] = {"temoin": [], "raw": [], "reused": []}
+            times.update({name: [] for name in others})
+            same = dict.fromkeys(["raw", *others], 0)
             totals: list[int] = []
             for i, text in enumerate(texts):
                 # Alternate who goes first, so neither always profits from a warm cache.
                 order: list[tuple[str, Callable[[], tuple[int, list[str]]]]] = [
                     ("temoin", lambda t=text: temoin(t)),
                     ("raw", lambda t=text, k=kind: raw.run(k, t)),
-                    ("reused", lambda t=text, k=kind: raw.run(k, t, shared)),
                 ]
+                if shared is not None:
+                    order.append(("reused", lambda t=text, k=kind: raw.run(k, t, shared)))
+                order.extend(
+                    (name, lambda t=text, k=kind, s=side: s.run(k, t))  # type: ignore[misc]
+                    for name, side in others.items()
+                )
                 if i % 2:
                     order.reverse()
                 outcome = {}
@@ -350,34 +431,47 @@ def run_search(
                     elapsed = (time.perf_counter() - start) * 1000
                     if name == "temoin" and profiler:
                         profiler.disable()
-                    {"temoin": t_ms, "raw": r_ms, "reused": reused_ms}[name].append(elapsed)
-                same_total += outcome["temoin"][0] == outcome["raw"][0]
+                    times[name].append(elapsed)
+                for name in same:
+                    same[name] += outcome["temoin"][0] == outcome[name][0]
                 totals.append(outcome["temoin"][0])
+            t_ms, r_ms = times["temoin"], times["raw"]
             log(
                 f"  {kind:<7} p50 Témoin {percentile(t_ms, 50):7.1f} ms"
-                f"   raw Whoosh {percentile(r_ms, 50):7.1f} ms"
+                f"   raw {percentile(r_ms, 50):7.1f} ms"
+                + "".join(f"   {n} {percentile(times[n], 50):7.1f} ms" for n in others)
             )
             example = texts[0]
-            report[kind] = {
+            entry: dict[str, Any] = {
                 "queries": len(texts),
                 "temoin_p50_ms": percentile(t_ms, 50),
                 "temoin_p95_ms": percentile(t_ms, 95),
                 "raw_p50_ms": percentile(r_ms, 50),
                 "raw_p95_ms": percentile(r_ms, 95),
-                "raw_reused_searcher_p50_ms": percentile(reused_ms, 50),
-                "raw_reused_searcher_p95_ms": percentile(reused_ms, 95),
                 "ratio_p50": percentile(t_ms, 50) / percentile(r_ms, 50),
                 "ratio_p95": percentile(t_ms, 95) / percentile(r_ms, 95),
-                "same_total_as_raw": same_total,
+                "same_total_as_raw": same["raw"],
                 "median_hits": statistics.median(totals),
                 "example": {
                     "query": example,
                     "temoin_plan": repr(plan_query(example)),
-                    "raw_whoosh_query": repr(raw.parse(kind, example)),
+                    "raw_query": repr(raw.parse(kind, example)),
                 },
             }
+            if shared is not None:
+                entry["raw_reused_searcher_p50_ms"] = percentile(times["reused"], 50)
+                entry["raw_reused_searcher_p95_ms"] = percentile(times["reused"], 95)
+            for name, side in others.items():
+                entry[f"{name}_p50_ms"] = percentile(times[name], 50)
+                entry[f"{name}_p95_ms"] = percentile(times[name], 95)
+                entry[f"ratio_p50_vs_{name}"] = percentile(t_ms, 50) / percentile(times[name], 50)
+                entry[f"ratio_p95_vs_{name}"] = percentile(t_ms, 95) / percentile(times[name], 95)
+                entry[f"same_total_as_{name}"] = same[name]
+                entry["example"][f"{name}_query"] = repr(side.parse(kind, example))
+            report[kind] = entry
     finally:
-        shared.close()
+        if shared is not None:
+            shared.close()
     if profiler:
         _dump_profile(profiler, out, "search")
     return report
@@ -469,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         arc, person_ids = setup_archive(work)
         raw_dir = work / "raw-index"
         raw_dir.mkdir()
-        raw_index = whoosh_index.create_in(str(raw_dir), build_schema(), indexname=INDEX_NAME)
+        raw_index = whoosh_index.create_in(str(raw_dir), raw_schema(), indexname=INDEX_NAME)
         log("ingesting (Témoin and raw Whoosh batches alternate)…")
         ingest = run_ingest(
             arc, person_ids, raw_index, docs, args.batch, profile=args.profile, out=args.out
