@@ -254,6 +254,7 @@ class WhooshIndex:
         self.lock_timeout = lock_timeout
         self._thread_lock = threading.Lock()
         self._closed = False
+        self._tag_lists = _TagLists()
         self.path.mkdir(parents=True, exist_ok=True)
         schema = build_schema()
         storage = FileStorage(str(self.path))
@@ -385,10 +386,13 @@ class WhooshIndex:
                 ]
             if facets:
                 options["groupedby"] = {
-                    name: sorting.FieldFacet(field, allow_overlap=name == "tags")
+                    name: _TagFacet(self._tag_lists)
+                    if name == "tags"
+                    else sorting.FieldFacet(field)
                     for name, field in FACET_FIELDS.items()
                 }
                 options["maptype"] = sorting.Count
+                self._tag_lists.keep(searcher)
             results = searcher.search(
                 to_whoosh(plan),
                 limit=start + page_size,
@@ -465,6 +469,74 @@ class WhooshIndex:
         if not self._closed:
             self._closed = True
             self.index.close()
+
+
+class _TagLists:
+    """For each segment, every document's tag values: what the ``tags`` facet counts.
+
+    Whoosh's own overlapping categorizer rebuilds these lists for every search, reading
+    every posting of every tag of the whole index (its cost grows with the index, not
+    with the matches). A segment never changes once written (a deletion only hides
+    documents, and hidden documents never match), so its lists are built once and kept
+    while the segment is in use."""
+
+    def __init__(self) -> None:
+        self._lists: dict[str, list[list[str]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, reader: Any) -> list[list[str]]:
+        key = _segment_key(reader)
+        if key is None:  # an empty index has no segment
+            return [[] for _ in range(reader.doc_count_all())]
+        with self._lock:
+            found = self._lists.get(key)
+        if found is not None:
+            return found
+        lists: list[list[str]] = [[] for _ in range(reader.doc_count_all())]
+        field = reader.schema["tag_values"]
+        for btext in field.sortable_terms(reader, "tag_values"):
+            text = field.from_bytes(btext)
+            for docnum in reader.postings("tag_values", btext).all_ids():
+                lists[docnum].append(text)
+        with self._lock:
+            self._lists[key] = lists
+        return lists
+
+    def keep(self, searcher: Searcher) -> None:
+        """Forget the segments that ``searcher`` no longer reads (merged away)."""
+        current = {_segment_key(r) for r, _ in searcher.reader().leaf_readers()}
+        with self._lock:
+            for key in set(self._lists) - current:
+                del self._lists[key]
+
+
+def _segment_key(reader: Any) -> str | None:
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    return None if segment is None else str(segment.segment_id())
+
+
+class _TagCategorizer(sorting.Categorizer):  # type: ignore[misc]
+    allow_overlap = True
+
+    def __init__(self, tag_lists: _TagLists) -> None:
+        self._tag_lists = tag_lists
+        self._lists: list[list[str]] = []
+
+    def set_searcher(self, segment_searcher: Any, docoffset: int) -> None:
+        self._lists = self._tag_lists.of(segment_searcher.reader())
+
+    def keys_for(self, matcher: Any, segment_docnum: int) -> list[str]:
+        return self._lists[segment_docnum]
+
+
+class _TagFacet(sorting.FacetType):  # type: ignore[misc]
+    """The ``tags`` facet: overlapping groups by tag value, from ``_TagLists``."""
+
+    def __init__(self, tag_lists: _TagLists) -> None:
+        self._tag_lists = tag_lists
+
+    def categorizer(self, global_searcher: Any) -> _TagCategorizer:
+        return _TagCategorizer(self._tag_lists)
 
 
 def _names_only(searcher: Searcher, words: set[str]) -> set[str]:

@@ -191,3 +191,36 @@ def test_two_processes_writing_at_once_both_succeed(tmp_path: Path) -> None:
     assert index.search("témoignage", page_size=1).total == 80
     assert index.search("alpha").total == 40
     assert index.search("beta").total == 40
+
+
+# ------------------------------------------------------------------ the tags facet's lists
+
+
+def test_tag_counts_follow_every_change_between_searches(tmp_path: Path) -> None:
+    """The tags facet keeps each segment's lists between searches: adding, replacing and
+    deleting documents (new segments, merged ones) must still give exact counts."""
+
+    def tagged(doc_id: str, *tags: str) -> SearchDocument:
+        return SearchDocument(
+            doc_id=doc_id,
+            case_id="moura",
+            kind="testimony",
+            language="fr",
+            title=f"Document {doc_id}",
+            body="marché",
+            tags=tags,
+        )
+
+    index = WhooshIndex(tmp_path / "index")
+    try:
+        index.apply(upserts=[tagged("a", "Djenné", "marché"), tagged("b", "marché")])
+        assert index.search("marché").facets["tags"] == {"marché": 2, "Djenné": 1}
+        index.apply(upserts=[tagged("c", "fleuve")])
+        index.apply(upserts=[tagged("a", "fleuve")])  # replaced: its segment is merged away
+        assert index.search("marché").facets["tags"] == {"fleuve": 2, "marché": 1}
+        index.apply(deletes=["b"])
+        assert index.search("marché").facets["tags"] == {"fleuve": 2}
+        index.apply(deletes=["a", "c"])
+        assert index.search("marché").facets["tags"] == {}
+    finally:
+        index.close()
