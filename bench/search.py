@@ -457,13 +457,16 @@ def extrapolate(steps: list[dict[str, Any]], raw_names: list[str]) -> dict[str, 
     Time: the seconds per item of each chunk, fitted as ``a + b ln(n)`` in the index size
     ``n`` at the chunk's middle (Whoosh's merges rewrite each document about ``log n``
     times; a B-tree or GIN insert also costs ``log n``), integrated from 0 to a million.
-    Disk: a line through the sizes measured after each chunk."""
+    Disk: a line through the sizes measured after each chunk. With fewer than three
+    chunks, or a fit that falls with size, the time is the per-item cost held flat."""
     middles = [math.log(s["items"] - s["chunk"] / 2) for s in steps]
     sizes = [float(s["items"]) for s in steps]
 
     def seconds(per_chunk: list[float]) -> float:
         per_item = [t / s["chunk"] for t, s in zip(per_chunk, steps, strict=True)]
-        a, b = _linear_fit(middles, per_item)
+        a, b = _linear_fit(middles, per_item) if len(steps) >= 3 else (per_item[-1], 0.0)
+        if b < 0:  # noise on a busy machine, not an index that gets cheaper as it grows
+            a, b = statistics.fmean(per_item), 0.0
         return a * MILLION + b * (MILLION * math.log(MILLION) - MILLION)
 
     def disk(values: list[int]) -> float:
