@@ -63,23 +63,32 @@ def public_document(
     )
 
 
-def apply_items(arc: Archive, items: Iterable[Item], missing: Iterable[str] = ()) -> None:
-    restricted, public, public_deletes = [], [], list(missing)
-    # One redactor per case for the whole batch: the protected names are decrypted once.
+def public_documents(arc: Archive, items: Iterable[Item]) -> tuple[list[SearchDocument], list[str]]:
+    """The public documents of ``items``, and the uids of those that are not public. The
+    protected names of each case are decrypted once for all its items."""
+    docs: list[SearchDocument] = []
+    not_public: list[str] = []
     redactors: dict[int, Callable[[str], str]] = {}
     for item in items:
-        if item.kind in SYSTEM_KINDS:
-            continue
-        restricted.append(restricted_document(arc, item))
         if item.status == "published" and item.case_id not in redactors:
             redactors[item.case_id] = case_redactor(arc, item.case)
         doc = public_document(arc, item, redactors.get(item.case_id))
         if doc is None:
-            public_deletes.append(item.uid)
+            not_public.append(item.uid)
         else:
-            public.append(doc)
+            docs.append(doc)
+    return docs, not_public
+
+
+def apply_items(arc: Archive, items: Iterable[Item], missing: Iterable[str] = ()) -> None:
+    indexed = [item for item in items if item.kind not in SYSTEM_KINDS]
+    restricted = [restricted_document(arc, item) for item in indexed]
+    public, not_public = public_documents(arc, indexed)
     arc.restricted_index.apply(upserts=restricted, deletes=list(missing))
-    arc.public_index.apply(upserts=public, deletes=public_deletes)
+    arc.public_index.apply(upserts=public, deletes=[*missing, *not_public])
+
+
+_FOR_INDEXING = (selectinload(Item.redactions), selectinload(Item.case))
 
 
 def process_outbox(arc: Archive, *, batch_size: int = 500) -> int:
@@ -99,11 +108,7 @@ def process_outbox(arc: Archive, *, batch_size: int = 500) -> int:
                 return done
             uids = sorted({e.item_uid for e in entries})
             items = list(
-                session.scalars(
-                    select(Item)
-                    .where(Item.uid.in_(uids))
-                    .options(selectinload(Item.redactions), selectinload(Item.case))
-                )
+                session.scalars(select(Item).where(Item.uid.in_(uids)).options(*_FOR_INDEXING))
             )
             found = {i.uid for i in items}
             apply_items(arc, items, missing=[u for u in uids if u not in found])
@@ -156,13 +161,16 @@ def reindex(
         )
         for start in range(0, len(total_ids), 500):
             chunk = list(
-                session.scalars(select(Item).where(Item.id.in_(total_ids[start : start + 500])))
+                session.scalars(
+                    select(Item)
+                    .where(Item.id.in_(total_ids[start : start + 500]))
+                    .options(*_FOR_INDEXING)
+                )
             )
             if "restricted" in targets:
                 targets["restricted"].apply(upserts=[restricted_document(arc, i) for i in chunk])
             if "public" in targets:
-                docs = [d for d in (public_document(arc, i) for i in chunk) if d is not None]
-                targets["public"].apply(upserts=docs)
+                targets["public"].apply(upserts=public_documents(arc, chunk)[0])
             count += len(chunk)
             if progress:
                 progress(len(chunk))
