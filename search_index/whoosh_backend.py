@@ -327,11 +327,16 @@ class WhooshIndex:
         with self._thread_lock:
             writer = self._writer()
             try:
-                for doc_id in gone:
-                    writer.delete_by_term("doc_id", doc_id)
-                # Replace only what the index holds: one term look-up per document, and
-                # a plain add for a new one (update_document would search for each).
+                # Delete and replace only what the index holds (one term look-up per
+                # document; a new one is a plain add: update_document would search for
+                # it); with nothing to change, no commit, so no segment merge either.
                 reader = writer.searcher().reader()
+                held = [doc_id for doc_id in gone if ("doc_id", doc_id) in reader]
+                if not held and not prepared:
+                    writer.cancel()
+                    return
+                for doc_id in held:
+                    writer.delete_by_term("doc_id", doc_id)
                 for fields in prepared:
                     if ("doc_id", fields["doc_id"]) in reader:
                         writer.delete_by_term("doc_id", fields["doc_id"])
