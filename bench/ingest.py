@@ -35,7 +35,7 @@ from whoosh import index as whoosh_index
 from archive.models import OutboxEntry, ProtectedPerson
 from archive.services.runtime import BOOTSTRAP_TOKEN_FILE, Archive
 from bench.corpus import generate
-from bench.run import CASE_SLUG, log, machine_info, percentile, setup_archive
+from bench.run import CASE_SLUG, log, machine_info, percentile, setup_archive, write_result
 from bench.search import BACKENDS, loadavg, reset_database
 from search_index.whoosh_backend import INDEX_NAME
 
@@ -185,6 +185,16 @@ def outbox_lags(arc: Archive, uids: set[str]) -> list[float]:
     return [(last[u] - first[u]).total_seconds() for u in first]
 
 
+def spread(values: list[float], method: str) -> dict[str, Any]:
+    return {
+        "method": method,
+        "items": len(values),
+        "p50_s": percentile(values, 50) if values else None,
+        "p95_s": percentile(values, 95) if values else None,
+        "max_s": max(values) if values else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.ingest", description=__doc__.split("\n")[0]
@@ -291,31 +301,20 @@ def main(argv: list[str] | None = None) -> int:
         "post_p50_ms": percentile(latencies, 50) * 1000,
         "post_p95_ms": percentile(latencies, 95) * 1000,
         "index_caught_up": caught_up,
-        "searchable_after_response": {
-            "method": "poll of the restricted index every 20 ms, from the POST's response "
+        "searchable_after_response": spread(
+            seen,
+            "poll of the restricted index every 20 ms, from the POST's response "
             "(after the commit) to the item's id being in the index",
-            "items": len(seen),
-            "p50_s": percentile(seen, 50) if seen else None,
-            "p95_s": percentile(seen, 95) if seen else None,
-            "max_s": max(seen) if seen else None,
-        },
-        "outbox_lag": {
-            "method": "outbox created_at (in the request's transaction, before the commit) "
+        ),
+        "outbox_lag": spread(
+            outbox,
+            "outbox created_at (in the request's transaction, before the commit) "
             "to done_at (after the index commit): an upper bound",
-            "items": len(outbox),
-            "p50_s": percentile(outbox, 50) if outbox else None,
-            "p95_s": percentile(outbox, 95) if outbox else None,
-            "max_s": max(outbox) if outbox else None,
-        },
+        ),
     }
     result["args"].pop("database_url", None)
     print_report(result)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = args.out / f"ingest-{args.backend}-{stamp}.json"
-    body = json.dumps(result, indent=2, ensure_ascii=False, default=str)
-    path.write_text(body + "\n")
-    (args.out / f"ingest-{args.backend}-latest.json").write_text(body + "\n")
+    path = write_result(args.out, f"ingest-{args.backend}", result)
     print(f"\nresults written to {path}")
     return 0
 

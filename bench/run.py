@@ -345,6 +345,17 @@ def run_ingest(
     }
 
 
+def write_result(out: Path, name: str, result: dict[str, Any]) -> Path:
+    """Write ``result`` as ``<out>/<name>-<time>.json`` and ``<out>/<name>-latest.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = out / f"{name}-{stamp}.json"
+    body = json.dumps(result, indent=2, ensure_ascii=False, default=str)
+    path.write_text(body + "\n")
+    (out / f"{name}-latest.json").write_text(body + "\n")
+    return path
+
+
 def _dump_profile(profiler: cProfile.Profile, out: Path, name: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"profile-{name}.pstats"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
-import json
 import math
 import os
 import shutil
@@ -50,6 +49,7 @@ from bench.run import (
     raw_schema,
     run_search,
     setup_archive,
+    write_result,
 )
 from evidence.digest import Digest
 from search_index.snippets import CONTEXT_CHARS, MAX_FRAGMENTS
@@ -667,12 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["args"].pop("database_url", None)  # may hold a password
     print_report(result)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = args.out / f"search-{args.backend}-n{args.n}-{stamp}.json"
-    body = json.dumps(result, indent=2, ensure_ascii=False, default=str)
-    path.write_text(body + "\n")
-    (args.out / f"search-{args.backend}-latest.json").write_text(body + "\n")
+    path = write_result(args.out, f"search-{args.backend}-n{args.n}", result)
     print(f"\nresults written to {path}")
     return 0
 
