@@ -618,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         closers.append(raws["raw Whoosh"])
         if args.backend == "postgres":
             raws = {"raw SQL": RawPostgres(arc.db.engine, args.page_size), **raws}
-        log("indexing (Témoin's outbox and the raw sides alternate, chunk by chunk)…")
+        log("indexing (Témoin's outbox and the raw sides alternate, batch by batch)…")
         indexing = run_indexing(
             arc,
             person_ids,
