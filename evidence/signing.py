@@ -19,6 +19,9 @@ import functools
 import hashlib
 import os
 import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -36,6 +39,8 @@ __all__ = [
     "check_key_name",
     "key_id",
     "read_key_file",
+    "sign_many",
+    "start_signing",
     "write_key_file",
 ]
 
@@ -255,6 +260,61 @@ class SigningKey:
 
     def __repr__(self) -> str:
         return f"SigningKey(name={self._name!r}, key_id={self.key_id_hex})"
+
+
+# ---------------------------------------------------------------- many signatures at once
+
+#: Below this many signatures, handing them to threads costs more than it saves.
+PARALLEL_FROM: Final = 64
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process id it belongs to, pool)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _signing_pool(workers: int) -> ThreadPoolExecutor:
+    """One pool per process: a pool made before a fork has no threads in the child."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix="ed25519"))
+        return _pool[1]
+
+
+def _sign_part(requests: Sequence[tuple[SigningKey, bytes]]) -> list[bytes]:
+    return [key.sign(message) for key, message in requests]
+
+
+def start_signing(requests: Sequence[tuple[SigningKey, bytes]]) -> Callable[[], list[bytes]]:
+    """Start making the Ed25519 signature of each ``(key, message)``; the function returned
+    waits for them and gives them in order (or raises what signing raised).
+
+    ``cryptography`` signs without holding the GIL, so a long list is split across one
+    thread per core and the caller can do other work meanwhile. A short one (or a single
+    core) is signed here and now."""
+    workers = _cores()
+    if len(requests) < PARALLEL_FROM or workers < 2:
+        done = _sign_part(requests)
+        return lambda: done
+    step = -(-len(requests) // workers)
+    pool = _signing_pool(workers)
+    parts = [pool.submit(_sign_part, requests[i : i + step]) for i in range(0, len(requests), step)]
+
+    def collect() -> list[bytes]:
+        return [signature for part in parts for signature in part.result()]
+
+    return collect
+
+
+def sign_many(requests: Sequence[tuple[SigningKey, bytes]]) -> list[bytes]:
+    """The signature of each ``(key, message)``, in order, made on every core."""
+    return start_signing(requests)()
 
 
 def write_key_file(

@@ -19,7 +19,7 @@ _NEW_ITEMS = "temoin.new_items"
 
 
 class AppendedEvent(NamedTuple):
-    """What :func:`append_event` signed and logged (its row is written with the batch)."""
+    """What :func:`append_event` logged; its row is signed and written with the batch."""
 
     item_id: int
     seq: int
@@ -27,7 +27,6 @@ class AppendedEvent(NamedTuple):
     event_hash: str
     canonical: bytes
     key_id: str
-    signature: bytes
 
 
 @event.listens_for(Session, "pending_to_persistent")
@@ -69,10 +68,12 @@ def append_event(
     key: SigningKey | None = None,
     withhold_digest: bool = False,
 ) -> AppendedEvent:
-    """Sign and log the item's next event, linked to the hash of its previous one.
+    """Log the item's next event, linked to the hash of its previous one, signed by ``key``
+    (the archive's key by default).
 
     The event's row and tree nodes are queued in the transaction's log batch
-    (:mod:`archive.services.log`) and written with the batch.
+    (:mod:`archive.services.log`); the batch signs its events together, on every core,
+    when it writes them.
     """
     key = key or arc.signing_key
     register_signing_key(session, key)
@@ -96,12 +97,11 @@ def append_event(
         details=details or {},
         prev=None if head is None else head[1],
     )
-    # One canonical form, signed, hashed and logged as the same bytes.
+    # One canonical form, hashed, logged and (when the batch is written) signed.
     event_hash = "sha256:" + hashlib.sha256(canonical).hexdigest()
-    signature = key.sign(canonical)
     key_id = key.key_id_hex
-    row = (item_id, seq, type_, at, actor, canonical, event_hash, key_id, signature)
-    log_index = append_leaf(session, canonical, event_row=row)
+    row = (item_id, seq, type_, at, actor, canonical, event_hash, key_id)
+    log_index = append_leaf(session, canonical, event_row=row, key=key)
     batch.heads[item_id] = (seq, event_hash)
     return AppendedEvent(
         item_id=item_id,
@@ -110,7 +110,6 @@ def append_event(
         event_hash=event_hash,
         canonical=canonical,
         key_id=key_id,
-        signature=signature,
     )
 
 

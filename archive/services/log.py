@@ -47,6 +47,7 @@ from evidence import merkle
 from evidence.checkpoint import Checkpoint as CheckpointText
 from evidence.checkpoint import sign_checkpoint
 from evidence.errors import ProofError
+from evidence.signing import SigningKey, start_signing
 
 _BATCH = "temoin.log_batch"
 #: Execution option: this statement needs no queued row written first.
@@ -59,7 +60,8 @@ class BadProofRequest(ArchiveError):
     status = 400
 
 
-#: A queued custody event row: these columns, then ``log_index``.
+#: A queued custody event row: these columns; the batch adds ``log_index`` and, when it
+#: writes the rows, the ``signature`` of ``canonical`` by the key it was queued with.
 EVENT_COLUMNS = (
     "item_id",
     "seq",
@@ -69,9 +71,9 @@ EVENT_COLUMNS = (
     "canonical",
     "event_hash",
     "key_id",
-    "signature",
 )
-_EVENT_ROW = (*EVENT_COLUMNS, "log_index")
+_CANONICAL = EVENT_COLUMNS.index("canonical")
+_EVENT_ROW = (*EVENT_COLUMNS, "log_index", "signature")
 _EVENTS = cast(Table, CustodyEvent.__table__)
 _NODES = cast(Table, LogNode.__table__)
 NODE_COLUMNS = ("level", "index", "hash")
@@ -168,6 +170,7 @@ class LogBatch:
         "heads",
         "nodes",
         "session",
+        "signers",
         "start",
         "start_hashes",
         "stored",
@@ -181,8 +184,10 @@ class LogBatch:
         self.start = edge.size  # the log's size when this transaction locked it
         self.start_hashes = edge.hashes
         self.stored = edge.size  # the size log_state holds in this transaction
-        #: rows in EVENT_COLUMNS and NODE_COLUMNS order
+        #: rows in EVENT_COLUMNS (+ log_index) and NODE_COLUMNS order
         self.events: list[tuple[Any, ...]] = []
+        #: the key that signs each queued event (signed together when the rows are written)
+        self.signers: list[SigningKey] = []
         self.nodes: list[tuple[int, int, bytes]] = []
         #: item id -> (seq, event hash) of the item's last event, once this batch knows it
         self.heads: dict[int, tuple[int, str]] = {}
@@ -198,18 +203,24 @@ class LogBatch:
         return self.edge.size != self.start
 
     def write(self) -> None:
-        """Insert the queued rows (a few statements) and store the right edge."""
+        """Sign the queued events, insert the queued rows (a few statements) and store the
+        right edge. The events are signed on every core while the nodes are written."""
         if not self.dirty:
             return
-        events, nodes, self.events, self.nodes = self.events, self.nodes, [], []
+        events, signers, nodes = self.events, self.signers, self.nodes
+        self.events, self.signers, self.nodes = [], [], []
         size, edge = self.edge.size, b"".join(self.edge.hashes)
         self.stored = size  # first: the statements below must not write again
         dialect = self.conn.dialect
-        if events:
-            _DriverInsert.of(_EVENTS, _EVENT_ROW, dialect).execute(self.conn, events)
+        signatures = start_signing(
+            list(zip(signers, [row[_CANONICAL] for row in events], strict=True))
+        )
         if nodes:
             _DriverInsert.of(_NODES, NODE_COLUMNS, dialect).execute(self.conn, nodes)
         self.conn.execute(update(LogState).where(LogState.id == 1).values(size=size, edge=edge))
+        if events:
+            rows = [(*row, signature) for row, signature in zip(events, signatures(), strict=True)]
+            _DriverInsert.of(_EVENTS, _EVENT_ROW, dialect).execute(self.conn, rows)
         state = self.session.identity_map.get(self.session.identity_key(LogState, 1))
         if state is not None:  # a copy loaded earlier in this transaction stays true
             set_committed_value(state, "size", size)
@@ -271,17 +282,27 @@ def log_batch(session: Session) -> LogBatch:
     return batch
 
 
-def append_leaf(session: Session, data: bytes, *, event_row: tuple[Any, ...] = ()) -> int:
+def append_leaf(
+    session: Session,
+    data: bytes,
+    *,
+    event_row: tuple[Any, ...] = (),
+    key: SigningKey | None = None,
+) -> int:
     """Add ``data`` (an event's canonical bytes) as the next leaf; return its index.
 
     ``event_row``, the ``custody_events`` row of that event (EVENT_COLUMNS), is queued
-    with the leaf and its index, so that the event and its leaf are written together.
+    with the leaf and its index, so that the event and its leaf are written together;
+    ``key`` signs ``data`` then, with the batch's other events.
     """
     batch = log_batch(session)
     index = batch.edge.size
     batch.nodes += batch.edge.append(merkle.leaf_hash(data))
     if event_row:
+        if key is None:
+            raise ValueError("an event row needs the key that signs it")
         batch.events.append((*event_row, index))
+        batch.signers.append(key)
     return index
 
 

@@ -20,7 +20,7 @@ from evidence import merkle
 from evidence.canonical import parse_canonical
 from evidence.checkpoint import open_checkpoint
 from evidence.custody import verify_chain
-from evidence.signing import VerifierKey
+from evidence.signing import SigningKey, VerifierKey
 
 
 def leaves(arc: Archive) -> list[bytes]:
@@ -239,6 +239,27 @@ def test_a_batch_writes_its_rows_in_one_insert_per_table(seeded: Archive) -> Non
         latest = log_service.latest_checkpoint(session)
         assert latest is not None and latest.size == len(hashes)
         assert latest.root_hash == merkle.root_hash(hashes)
+    assert audit(seeded).ok
+
+
+def test_a_batch_signs_its_events_together_each_with_its_own_key(seeded: Archive) -> None:
+    from archive.services.custody import append_event
+
+    other = SigningKey.generate("test.temoin/other-key")
+    with seeded.unit_of_work() as session:
+        made = [_ingest(seeded, session, f"signed together {n}") for n in range(20)]
+        for item in made[::2]:
+            append_event(seeded, session, item, "accessed", actor="tester", key=other)
+    keys = {other.key_id_hex: other.verifier(), seeded.signing_key.key_id_hex: None}
+    with seeded.db.sessions() as session:
+        rows = session.scalars(
+            select(CustodyEvent).where(CustodyEvent.item_id.in_([i.id for i in made]))
+        ).all()
+    assert len(rows) == 20 * 4 + 10  # more than one thread's share
+    assert {r.key_id for r in rows} == set(keys)
+    for row in rows:
+        verifier = keys[row.key_id] or seeded.signing_key.verifier()
+        verifier.verify(row.signature, row.canonical)
     assert audit(seeded).ok
 
 

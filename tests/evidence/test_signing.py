@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from evidence import signing
 from evidence.errors import KeyFormatError, SignatureError
 from evidence.signing import (
     SigningKey,
@@ -22,6 +25,8 @@ from evidence.signing import (
     check_key_name,
     key_id,
     read_key_file,
+    sign_many,
+    start_signing,
     write_key_file,
 )
 
@@ -54,6 +59,79 @@ def test_rfc8032_vectors(vector: dict[str, Any]) -> None:
     tampered = bytes([signature[0] ^ 1]) + signature[1:]
     with pytest.raises(SignatureError, match="does not verify"):
         verifier.verify(tampered, message)
+
+
+class _Recording(SigningKey):
+    """A key that notes which thread made each of its signatures."""
+
+    def __init__(self, seed: bytes) -> None:
+        other = SigningKey.from_seed(seed, name="rfc8032")
+        super().__init__(other._private, name="rfc8032")
+        self.threads: set[str] = set()
+
+    def sign(self, message: bytes) -> bytes:
+        self.threads.add(threading.current_thread().name)
+        return super().sign(message)
+
+
+def _vector_requests(repeat: int) -> tuple[list[tuple[SigningKey, bytes]], list[str]]:
+    keys = [_Recording(bytes.fromhex(v["secret_key"])) for v in RFC8032]
+    requests: list[tuple[SigningKey, bytes]] = []
+    expected: list[str] = []
+    for _ in range(repeat):
+        for key, vector in zip(keys, RFC8032, strict=True):
+            requests.append((key, bytes.fromhex(vector["message"])))
+            expected.append(vector["signature"])
+    return requests, expected
+
+
+def test_many_signatures_are_the_vectors_in_order_made_on_every_core() -> None:
+    requests, expected = _vector_requests(40)  # 200 signatures, five keys interleaved
+    assert len(requests) >= signing.PARALLEL_FROM
+    assert [s.hex() for s in sign_many(requests)] == expected
+    threads = set().union(*(key.threads for key, _ in requests))  # type: ignore[attr-defined]
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert threading.current_thread().name not in threads
+        assert len(threads) >= 2
+    else:  # pragma: no cover - one core: signed where called
+        assert threads == {threading.current_thread().name}
+
+
+def test_a_few_signatures_are_made_where_they_are_asked_for() -> None:
+    requests, expected = _vector_requests(2)
+    collect = start_signing(requests)  # already signed, in this thread
+    assert set().union(*(key.threads for key, _ in requests)) == {  # type: ignore[attr-defined]
+        threading.current_thread().name
+    }
+    assert [s.hex() for s in collect()] == expected
+    assert sign_many([]) == []
+
+
+def test_a_failed_signature_reaches_the_caller() -> None:
+    requests, _ = _vector_requests(40)
+    requests[137] = (requests[137][0], "not bytes")  # type: ignore[assignment]
+    collect = start_signing(requests)
+    with pytest.raises(TypeError):
+        collect()
+
+
+def test_a_forked_child_signs_many_with_pool_of_its_own() -> None:
+    requests, expected = _vector_requests(40)
+    sign_many(requests)  # the parent's pool exists before the fork
+    read, write = os.pipe()
+    with warnings.catch_warnings():  # Python 3.12 warns of fork() with threads running
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.write(write, b"".join(sign_many(requests)))
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    assert [data[i : i + 64].hex() for i in range(0, len(data), 64)] == expected
 
 
 def test_rfc8032_vector_count() -> None:
