@@ -26,7 +26,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import ClauseElement, Connection, Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from archive.config import Settings
@@ -83,6 +83,42 @@ class AuditReport:
 
 
 # ---------------------------------------------------------------- what a worker returns
+
+
+class _EventRow(NamedTuple):
+    """A custody event as the chunk query reads it (``_check_events`` unpacks it)."""
+
+    id: int
+    item_id: int
+    seq: int
+    log_index: int
+    type: str
+    canonical: bytes
+    event_hash: str
+    key_id: str
+    signature: bytes
+    uid: str | None
+    digest: str | None
+    slug: str | None
+
+
+class _NodeRow(NamedTuple):
+    level: int
+    node: int  # its index within its level
+    hash: bytes
+
+
+def _fetch(conn: Connection, query: ClauseElement) -> list[Any]:
+    """The query's rows as the driver gives them, as plain tuples: SQLAlchemy's own rows
+    cost more than the rest of reading a chunk. (Its parameters are integers, written
+    into the SQL as literals.)"""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 class _Run(NamedTuple):
@@ -196,8 +232,10 @@ class _Checker:
             )
         )
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-            nodes = conn.execute(node_query.order_by(LogNode.level, LogNode.index)).all()
+            rows = list(map(_EventRow._make, _fetch(conn, query)))
+            nodes = list(
+                map(_NodeRow._make, _fetch(conn, node_query.order_by(LogNode.level, LogNode.index)))
+            )
         result = _ChunkResult(events=len(rows))
         if not _check_full_tree(task, rows, nodes, result):
             stored = {(level, index): value for level, index, value in nodes}
@@ -382,8 +420,8 @@ def _check_full_tree(
             len(part) != count
             or part[0].level != level
             or part[-1].level != level
-            or part[0].index != base
-            or part[-1].index != base + count - 1
+            or part[0].node != base
+            or part[-1].node != base + count - 1
             or [node.hash for node in part] != computed
         ):
             return False
@@ -445,7 +483,7 @@ def _check_blob(store: BlobStore, digest: str, size: int) -> Iterator[Finding]:
     except VerificationError as exc:
         yield Finding(record=record, problem=f"malformed digest: {exc}")
         return
-    path = store.path_for(expected)
+    path = store.file_for(expected)
     writer = DigestWriter()
     try:
         with open(path, "rb") as handle:  # one open, no separate exists() or stat()

@@ -29,10 +29,15 @@ class StoredBlob:
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root_text = os.fspath(root)
 
     def path_for(self, digest: Digest) -> Path:
+        return Path(self.file_for(digest))
+
+    def file_for(self, digest: Digest) -> str:
+        """:meth:`path_for` as text, made without pathlib (an audit asks for every blob's)."""
         hexd = digest.hex
-        return self.root / digest.algorithm / hexd[:2] / hexd[2:4] / hexd
+        return os.path.join(self._root_text, digest.algorithm, hexd[:2], hexd[2:4], hexd)
 
     def ensure(self) -> None:
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
