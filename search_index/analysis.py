@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from whoosh.analysis import (
     Analyzer,
@@ -98,27 +98,44 @@ def stem_language(language: str) -> str | None:
     return primary if primary in _STEMMERS else None
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     text: str  # folded
     start: int  # character offsets in the analysed text
     end: int
 
 
 _WORD = re.compile(WORD_PATTERN)
+#: word as written -> its folded form ("" when nothing is left of it); words repeat, and
+#: every document indexed and every snippet shown tokenizes a whole text
+_FOLDED: dict[str, str] = {}
+_FOLDED_MAX = 200_000
+
+
+def _fold_word(raw: str) -> str:
+    stripped = strip_marks(raw)
+    folded = stripped.translate(FOLD_MAP).lower() if stripped else ""
+    if len(_FOLDED) >= _FOLDED_MAX:
+        _FOLDED.clear()
+    _FOLDED[raw] = folded
+    return folded
 
 
 def tokenize(text: str) -> list[Token]:
     """Folded tokens with their character offsets (what the ``_plain`` subfields hold).
 
     The folding analyzer's steps (``analyzer_for(None)``: the same pattern, marks
-    stripped, ``FOLD_MAP``, lower case), token by token, without Whoosh's per-token
+    stripped, ``FOLD_MAP``, lower case), word by word, without Whoosh's per-token
     generator chain: every document's text goes through here when it is indexed."""
     tokens = []
+    folded_of = _FOLDED.get
     for match in _WORD.finditer(text):
-        stripped = strip_marks(match.group())
-        if stripped:
-            tokens.append(Token(stripped.translate(FOLD_MAP).lower(), match.start(), match.end()))
+        raw = match.group()
+        folded = folded_of(raw)
+        if folded is None:
+            folded = _fold_word(raw)
+        if folded or strip_marks(raw):
+            start, end = match.span()
+            tokens.append(Token(folded, start, end))
     return tokens
 
 

@@ -39,4 +39,12 @@ def leaf_spans(leaf: Leaf, words: Sequence[str]) -> list[tuple[int, int]]:
     if isinstance(leaf, PhraseQ):
         n = len(leaf.words)
         return [(i, n) for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == leaf.words]
+    # The kind of leaf is looked at once, not once per word: a snippet runs this over
+    # every word of a hit's body.
+    if isinstance(leaf, TermQ):
+        text = leaf.text
+        return [(i, 1) for i, word in enumerate(words) if word == text]
+    if isinstance(leaf, PrefixQ):
+        starts = leaf.text
+        return [(i, 1) for i, word in enumerate(words) if word.startswith(starts)]
     return [(i, 1) for i, word in enumerate(words) if word_matches(leaf, word)]

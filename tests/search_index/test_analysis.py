@@ -107,6 +107,21 @@ def test_tokenize_is_the_folding_analyzer(text: str) -> None:
     assert [(t.text, t.start, t.end) for t in tokenize(text)] == expected
 
 
+def test_tokenize_remembers_a_bounded_number_of_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    from search_index import analysis
+
+    monkeypatch.setattr(analysis, "_FOLDED", {})
+    monkeypatch.setattr(analysis, "_FOLDED_MAX", 50)
+    text = " ".join(f"Témoin{n} Œuvre{n} \u0301 ﬁn{n}" for n in range(40))  # 121 distinct words
+    expected = [
+        (t.text, t.startchar, t.endchar)
+        for t in analyzer_for(None)(text, chars=True, positions=True, mode="index")
+    ]
+    for _ in range(3):  # words forgotten and learnt again give the same tokens
+        assert [(t.text, t.start, t.end) for t in tokenize(text)] == expected
+        assert 0 < len(analysis._FOLDED) <= 50
+
+
 @given(_TEXT, _TEXT, _TEXT, st.sampled_from(["fr", "en", "bm", "fr-FR"]))
 def test_analyse_document_is_each_subfield_analysed_alone(
     title: str, body: str, place: str, language: str
