@@ -11,14 +11,16 @@ from __future__ import annotations
 import datetime
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
+from whoosh import collectors, sorting
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh import sorting
 from whoosh.analysis import RegexTokenizer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
@@ -254,7 +256,7 @@ class WhooshIndex:
         self.lock_timeout = lock_timeout
         self._thread_lock = threading.Lock()
         self._closed = False
-        self._tag_lists = _TagLists()
+        self._facet_lists = _FacetLists()
         self.path.mkdir(parents=True, exist_ok=True)
         schema = build_schema()
         storage = FileStorage(str(self.path))
@@ -382,29 +384,30 @@ class WhooshIndex:
         with self._open_searcher() as searcher:
             plan = plan_query(query, lambda words: _names_only(searcher, words))
             leaves = positive_leaves(plan)
-            options: dict[str, Any] = {}
+            sortedby = None
             if sort != "relevance":
                 field = "event_desc" if sort == "date" else "event_asc"
-                options["sortedby"] = [
+                sortedby = [
                     sorting.FieldFacet(field, reverse=sort == "date"),
                     sorting.ScoreFacet(),
                 ]
-            if facets:
-                options["groupedby"] = {
-                    name: _TagFacet(self._tag_lists)
-                    if name == "tags"
-                    else sorting.FieldFacet(field)
-                    for name, field in FACET_FIELDS.items()
-                }
-                options["maptype"] = sorting.Count
-                self._tag_lists.keep(searcher)
-            results = searcher.search(
-                to_whoosh(plan),
-                limit=start + page_size,
-                filter=to_filter(filters),
-                terms=False,
-                **options,
+            # Every match is visited (the total is counted as they are, and the facets
+            # need them all): without block skipping, the top-N collector needs no second
+            # pass over the matches to count them, which costs more than it saves.
+            collector: Any = (
+                collectors.SortingCollector(sortedby, limit=start + page_size)
+                if sortedby
+                else collectors.TopCollector(start + page_size, usequality=False)
             )
+            counter: _FacetCounter | None = None
+            if facets:
+                self._facet_lists.keep(searcher)
+                collector = counter = _FacetCounter(collector, self._facet_lists)
+            whoosh_filter = to_filter(filters)
+            if whoosh_filter is not None:
+                collector = collectors.FilterCollector(collector, whoosh_filter)
+            searcher.search_with_collector(to_whoosh(plan), collector)
+            results = collector.results()
             total = len(results)
             page_hits = list(results[start : start + page_size])
             scores = _relevance(searcher, plan, page_hits) if sort != "relevance" else {}
@@ -416,9 +419,7 @@ class WhooshIndex:
                 )
                 for hit in page_hits
             ]
-            counts = (
-                {name: _group_counts(results.groups(name)) for name in FACETS} if facets else {}
-            )
+            counts = counter.facet_counts() if counter is not None else {}
         return SearchResults(
             query=query,
             total=total,
@@ -476,33 +477,29 @@ class WhooshIndex:
             self.index.close()
 
 
-class _TagLists:
-    """For each segment, every document's tag values: what the ``tags`` facet counts.
+class _FacetLists:
+    """For each segment, every document's value of each facet (the ``tags`` facet: its
+    list of tags): what the facets count.
 
-    Whoosh's own overlapping categorizer rebuilds these lists for every search, reading
-    every posting of every tag of the whole index (its cost grows with the index, not
-    with the matches). A segment never changes once written (a deletion only hides
-    documents, and hidden documents never match), so its lists are built once and kept
-    while the segment is in use."""
+    Whoosh's own grouping asks each facet's column for every matching document (several
+    calls per document and facet) and its overlapping categorizer rebuilds the tag lists
+    for every search from every posting of every tag. A segment never changes once
+    written (a deletion only hides documents, and hidden documents never match), so its
+    lists are built once and kept while the segment is in use."""
 
     def __init__(self) -> None:
-        self._lists: dict[str, list[list[str]]] = {}
+        self._lists: dict[str, dict[str, list[Any]]] = {}
         self._lock = threading.Lock()
 
-    def of(self, reader: Any) -> list[list[str]]:
+    def of(self, reader: Any) -> dict[str, list[Any]]:
         key = _segment_key(reader)
         if key is None:  # an empty index has no segment
-            return [[] for _ in range(reader.doc_count_all())]
+            return _facet_lists(reader)
         with self._lock:
             found = self._lists.get(key)
         if found is not None:
             return found
-        lists: list[list[str]] = [[] for _ in range(reader.doc_count_all())]
-        field = reader.schema["tag_values"]
-        for btext in field.sortable_terms(reader, "tag_values"):
-            text = field.from_bytes(btext)
-            for docnum in reader.postings("tag_values", btext).all_ids():
-                lists[docnum].append(text)
+        lists = _facet_lists(reader)
         with self._lock:
             self._lists[key] = lists
         return lists
@@ -515,33 +512,82 @@ class _TagLists:
                 del self._lists[key]
 
 
+def _facet_lists(reader: Any) -> dict[str, list[Any]]:
+    count = reader.doc_count_all()
+    lists: dict[str, list[Any]] = {}
+    for name, field in FACET_FIELDS.items():
+        if name == "tags":
+            continue
+        if reader.has_column(field):
+            shared: dict[str, str] = {}  # one string object per value, not per document
+            lists[name] = [shared.setdefault(v, v) for v in reader.column_reader(field)]
+        else:
+            lists[name] = [""] * count
+    tags: list[list[str]] = [[] for _ in range(count)]
+    field = reader.schema["tag_values"]
+    for btext in field.sortable_terms(reader, "tag_values"):
+        text = field.from_bytes(btext)
+        for docnum in reader.postings("tag_values", btext).all_ids():
+            tags[docnum].append(text)
+    lists["tags"] = tags
+    return lists
+
+
 def _segment_key(reader: Any) -> str | None:
     segment = reader.segment() if hasattr(reader, "segment") else None
     return None if segment is None else str(segment.segment_id())
 
 
-class _TagCategorizer(sorting.Categorizer):  # type: ignore[misc]
-    allow_overlap = True
+class _FacetCounter(collectors.WrappingCollector):  # type: ignore[misc]
+    """Passes every match on to the collector it wraps, noting its document number; the
+    facets are then counted from :class:`_FacetLists`, segment by segment, with one
+    ``Counter.update`` per facet."""
 
-    def __init__(self, tag_lists: _TagLists) -> None:
-        self._tag_lists = tag_lists
-        self._lists: list[list[str]] = []
+    def __init__(self, child: Any, facet_lists: _FacetLists) -> None:
+        super().__init__(child)
+        self._facet_lists = facet_lists
+        self.counts: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+        self._docs: list[int] = []
+        self._lists: dict[str, list[Any]] = {}
 
-    def set_searcher(self, segment_searcher: Any, docoffset: int) -> None:
-        self._lists = self._tag_lists.of(segment_searcher.reader())
+    def set_subsearcher(self, subsearcher: Any, offset: int) -> None:
+        self._count()
+        super().set_subsearcher(subsearcher, offset)
+        self._lists = self._facet_lists.of(subsearcher.reader())
 
-    def keys_for(self, matcher: Any, segment_docnum: int) -> list[str]:
-        return self._lists[segment_docnum]
+    def computes_count(self) -> bool:
+        return bool(self.child.computes_count())
 
+    def collect(self, sub_docnum: int) -> Any:
+        self._docs.append(sub_docnum)
+        return self.child.collect(sub_docnum)
 
-class _TagFacet(sorting.FacetType):  # type: ignore[misc]
-    """The ``tags`` facet: overlapping groups by tag value, from ``_TagLists``."""
+    def collect_matches(self) -> None:
+        docs, collect = self._docs, self.child.collect
+        for sub_docnum in self.child.matches():
+            docs.append(sub_docnum)
+            collect(sub_docnum)
 
-    def __init__(self, tag_lists: _TagLists) -> None:
-        self._tag_lists = tag_lists
+    def finish(self) -> None:
+        self._count()
+        super().finish()
 
-    def categorizer(self, global_searcher: Any) -> _TagCategorizer:
-        return _TagCategorizer(self._tag_lists)
+    def _count(self) -> None:
+        docs = self._docs
+        if not docs:
+            return
+        for name, values in self._lists.items():
+            if name == "tags":
+                self.counts[name].update(chain.from_iterable(map(values.__getitem__, docs)))
+            else:
+                self.counts[name].update(map(values.__getitem__, docs))
+        self._docs = []
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        return {
+            name: {value: n for value, n in counts.items() if value}
+            for name, counts in self.counts.items()
+        }
 
 
 def _names_only(searcher: Searcher, words: set[str]) -> set[str]:
@@ -560,14 +606,6 @@ def _relevance(searcher: Searcher, plan: Plan, hits: list[Any]) -> dict[int, flo
     docnums = {hit.docnum for hit in hits}
     scored = searcher.search(to_whoosh(plan), limit=None, filter=docnums, terms=False)
     return {hit.docnum: float(hit.score or 0.0) for hit in scored}
-
-
-def _group_counts(groups: dict[Any, Any]) -> dict[str, int]:
-    return {
-        (key.decode("utf-8") if isinstance(key, bytes) else str(key)): int(count)
-        for key, count in groups.items()
-        if key not in (None, "", b"")
-    }
 
 
 def _hit(stored: dict[str, Any], score: float, leaves: Sequence[Any]) -> SearchHit:

@@ -691,6 +691,42 @@ def test_facets_follow_the_filters(index: SearchIndex) -> None:
     assert results.facets["tags"] == {"exécutions": 1, "forces armées": 1, "marché": 1}
 
 
+def test_facets_and_totals_over_batches_updates_and_deletes(index: SearchIndex) -> None:
+    """Documents written in several batches (several Whoosh segments), some then deleted
+    or rewritten with other values: only what the index holds now is counted, and the
+    counts stay right when the same index is searched again after a change."""
+    index.apply(upserts=[doc(f"a{n}", "moura", tags=("marché",)) for n in range(6)])
+    index.apply(
+        upserts=[
+            doc(f"b{n}", "moura", kind="source_excerpt", event_date=datetime.date(2021, 5, n + 1))
+            for n in range(4)
+        ]
+    )
+    first = index.search("moura", page_size=3)
+    assert first.total == 10
+    assert first.facets["kind"] == {"testimony": 6, "source_excerpt": 4}
+    index.apply(
+        upserts=[doc("a0", "moura", language="en", tags=("exécutions",)), doc("c0", "soldats")],
+        deletes=["a1", "a2", "b3"],
+    )
+    results = index.search("moura", page=2, page_size=3)
+    assert len(results.hits) == 3
+    assert results.total == 7
+    assert results.facets == {
+        "case": {"moura": 7},
+        "kind": {"testimony": 4, "source_excerpt": 3},
+        "language": {"fr": 6, "en": 1},
+        "year": {"2021": 3},
+        "tags": {"marché": 3, "exécutions": 1},
+    }
+    filtered = index.search("moura", kind="testimony", page_size=1)
+    assert filtered.total == 4
+    assert filtered.facets["tags"] == {"marché": 3, "exécutions": 1}
+    by_date = index.search("moura", sort="date", page_size=2)
+    assert by_date.total == 7
+    assert by_date.facets == results.facets
+
+
 def test_facets_of_no_match_and_facets_off(index: SearchIndex) -> None:
     index.apply(upserts=dated_docs())
     empty = index.search("introuvable")
