@@ -224,17 +224,32 @@ class RawWhoosh:
 # ---------------------------------------------------------------- ingest
 
 
+def bench_settings(
+    work: Path, *, database_url: str | None = None, search_backend: str = "whoosh"
+) -> Settings:
+    """The settings of the bench's archive in ``work`` (SQLite there unless
+    ``database_url`` is given)."""
+    data_dir = work / "archive"
+    return Settings.from_env(
+        environ={"TEMOIN_SEARCH_BACKEND": search_backend},
+        data_dir=data_dir,
+        database_url=database_url or f"sqlite:///{data_dir / 'temoin.db'}",
+    )
+
+
+def open_archive(
+    work: Path, *, database_url: str | None = None, search_backend: str = "whoosh"
+) -> Archive:
+    """The archive an earlier run built in ``work``."""
+    return Archive(bench_settings(work, database_url=database_url, search_backend=search_backend))
+
+
 def setup_archive(
     work: Path, *, database_url: str | None = None, search_backend: str = "whoosh"
 ) -> tuple[Archive, dict[int, int]]:
     """A fresh archive in ``work`` (SQLite there unless ``database_url`` is given) with the
     bench case and its six protected witnesses."""
-    data_dir = work / "archive"
-    settings = Settings.from_env(
-        environ={"TEMOIN_SEARCH_BACKEND": search_backend},
-        data_dir=data_dir,
-        database_url=database_url or f"sqlite:///{data_dir / 'temoin.db'}",
-    )
+    settings = bench_settings(work, database_url=database_url, search_backend=search_backend)
     init_archive(settings)
     arc = Archive(settings)
     person_ids: dict[int, int] = {}

@@ -45,6 +45,7 @@ from bench.run import (
     _dump_profile,
     log,
     machine_info,
+    open_archive,
     raw_document_fields,
     raw_schema,
     run_search,
@@ -506,18 +507,25 @@ def extrapolate(steps: list[dict[str, Any]], raw_names: list[str]) -> dict[str, 
 
 def print_report(result: dict[str, Any]) -> None:
     m, ix, sea = result["machine"], result["indexing"], result["search"]
-    raw_names = result["raw_sides"]
     print()
     print(
-        f"Témoin search benchmark — backend {result['backend']}, N={ix['items']} testimonies, "
-        f"{ix['batch_documents_per_commit']} documents per index commit, "
-        f"{sea['term']['queries']} queries per kind"
+        f"Témoin search benchmark — backend {result['backend']}, "
+        f"N={result['corpus']['documents']} testimonies, {sea['term']['queries']} queries per kind"
     )
     print(
         f"machine: {m['cpu_count']} CPUs, Python {m['python']}, Whoosh {m['whoosh']}, "
         f"load {m['loadavg_at_start']} -> {m['loadavg_at_end']}"
     )
     print()
+    if ix is None:
+        print("Indexing: not measured (--search-only: the indexes of an earlier run)")
+    else:
+        _print_indexing(ix, result["raw_sides"])
+    _print_search(result, sea)
+
+
+def _print_indexing(ix: dict[str, Any], raw_names: list[str]) -> None:
+    print(f"Indexing, {ix['batch_documents_per_commit']} documents per index commit")
     print("Indexing both indexes (restricted: original, public: redacted), items/s")
     print(
         f"  {'Témoin, outbox drain':<26}{ix['temoin_items_per_s']:>10.1f}"
@@ -541,6 +549,9 @@ def print_report(result: dict[str, Any]) -> None:
             f"  {name:<26}{mil[f'{name}_seconds'] / 3600:>8.1f} h"
             f"{mil[f'{name}_index_bytes'] / gib:>8.1f} GiB"
         )
+
+
+def _print_search(result: dict[str, Any], sea: dict[str, Any]) -> None:
     print()
     print(f"Search latency on the restricted index, ms (ratio = Témoin / {result['primary_raw']})")
     print(
@@ -587,6 +598,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-reused", action="store_true", help="skip the raw reused-searcher column"
     )
     parser.add_argument(
+        "--search-only",
+        action="store_true",
+        help="search the indexes an earlier run built in --workdir (same --n, --seed and "
+        "--backend), without indexing again",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="cProfile Témoin's outbox drain and search (ratios then meaningless)",
@@ -596,6 +613,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--n, --chunk, --batch and --queries must be positive")
     if args.backend == "postgres" and not args.database_url:
         parser.error("--backend postgres needs --database-url (a database of its own)")
+    if args.search_only and (args.workdir is None or not (args.workdir / "archive").is_dir()):
+        parser.error("--search-only needs --workdir holding an earlier run's archive")
 
     info = machine_info()
     log(f"generating {args.n} testimonies and {args.queries} queries of each kind…")
@@ -607,31 +626,41 @@ def main(argv: list[str] | None = None) -> int:
     arc: Archive | None = None
     closers: list[Any] = []
     try:
-        database_url = None
+        database_url = args.database_url if args.backend == "postgres" else None
+        raws: dict[str, Any] = {"raw Whoosh": None}
         if args.backend == "postgres":
-            database_url = args.database_url
-            reset_database(database_url)
-        arc, person_ids = setup_archive(
-            work, database_url=database_url, search_backend=args.backend
-        )
-        raws: dict[str, Any] = {"raw Whoosh": RawWhooshIndexes(work / "raw-index")}
-        closers.append(raws["raw Whoosh"])
-        if args.backend == "postgres":
-            raws = {"raw SQL": RawPostgres(arc.db.engine, args.page_size), **raws}
-        log("indexing (Témoin's outbox and the raw sides alternate, batch by batch)…")
-        indexing = run_indexing(
-            arc,
-            person_ids,
-            raws,
-            docs,
-            chunk=args.chunk,
-            batch=args.batch,
-            profile=args.profile,
-            out=args.out,
-        )
-        for raw in closers:
-            raw.close()
-        closers = []
+            raws = {"raw SQL": None, **raws}
+        indexing: dict[str, Any] | None = None
+        if args.search_only:
+            arc = open_archive(work, database_url=database_url, search_backend=args.backend)
+            found = arc.restricted_index.doc_count()
+            if found != args.n:
+                raise SystemExit(f"{work} holds {found} documents, not --n {args.n}")
+            log(f"searching the indexes built earlier in {work} ({found} documents)")
+        else:
+            if database_url is not None:
+                reset_database(database_url)
+            arc, person_ids = setup_archive(
+                work, database_url=database_url, search_backend=args.backend
+            )
+            raws["raw Whoosh"] = RawWhooshIndexes(work / "raw-index")
+            closers.append(raws["raw Whoosh"])
+            if args.backend == "postgres":
+                raws["raw SQL"] = RawPostgres(arc.db.engine, args.page_size)
+            log("indexing (Témoin's outbox and the raw sides alternate, batch by batch)…")
+            indexing = run_indexing(
+                arc,
+                person_ids,
+                raws,
+                docs,
+                chunk=args.chunk,
+                batch=args.batch,
+                profile=args.profile,
+                out=args.out,
+            )
+            for raw in closers:
+                raw.close()
+            closers = []
         log("searching…")
         beside: dict[str, RawSearch] = {}
         if args.backend == "whoosh":
@@ -639,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
             primary: RawSearch = RawWhoosh(arc.settings.index_dir / "restricted", args.page_size)
             primary_name = "raw Whoosh (same index)"
         else:
-            primary = raws["raw SQL"]
+            primary = raws["raw SQL"] or RawPostgres(arc.db.engine, args.page_size)
             primary_name = "raw SQL (websearch_to_tsquery, ts_rank, ts_headline)"
             beside["raw Whoosh"] = RawWhoosh(
                 work / "raw-index" / "restricted", args.page_size, parse_schema=raw_schema()
