@@ -17,6 +17,7 @@ import binascii
 import contextlib
 import functools
 import hashlib
+import itertools
 import os
 import tempfile
 import threading
@@ -291,23 +292,53 @@ def _sign_part(requests: Sequence[tuple[SigningKey, bytes]]) -> list[bytes]:
     return [key.sign(message) for key, message in requests]
 
 
+#: Signatures per share of the work: small enough that the threads finish together.
+_SHARE = 32
+
+
+class _Signing:
+    """Signatures made by whoever takes the next share: the pool's threads from the start,
+    the caller too once it asks for them."""
+
+    def __init__(self, requests: Sequence[tuple[SigningKey, bytes]]) -> None:
+        self._shares = [requests[i : i + _SHARE] for i in range(0, len(requests), _SHARE)]
+        self._signatures: list[list[bytes] | None] = [None] * len(self._shares)
+        self._next = itertools.count()  # next() on it is atomic: each share is taken once
+
+    def work(self) -> None:
+        shares, signatures = self._shares, self._signatures
+        while (i := next(self._next)) < len(shares):
+            signatures[i] = _sign_part(shares[i])
+
+    def result(self) -> list[bytes]:
+        done: list[bytes] = []
+        for part in self._signatures:
+            if part is None:  # pragma: no cover - a worker failed: its error is raised first
+                raise RuntimeError("a share of the signatures was not made")
+            done.extend(part)
+        return done
+
+
 def start_signing(requests: Sequence[tuple[SigningKey, bytes]]) -> Callable[[], list[bytes]]:
     """Start making the Ed25519 signature of each ``(key, message)``; the function returned
-    waits for them and gives them in order (or raises what signing raised).
+    gives them in order (or raises what signing raised).
 
-    ``cryptography`` signs without holding the GIL, so a long list is split across one
-    thread per core and the caller can do other work meanwhile. A short one (or a single
-    core) is signed here and now."""
+    ``cryptography`` signs without holding the GIL, so a long list is signed by one thread
+    per core but one while the caller does other work; the caller then signs what is left
+    beside them. A short one (or a single core) is signed here and now."""
     workers = _cores()
     if len(requests) < PARALLEL_FROM or workers < 2:
         done = _sign_part(requests)
         return lambda: done
-    step = -(-len(requests) // workers)
-    pool = _signing_pool(workers)
-    parts = [pool.submit(_sign_part, requests[i : i + step]) for i in range(0, len(requests), step)]
+    job = _Signing(requests)
+    pool = _signing_pool(workers - 1)
+    helpers = [pool.submit(job.work) for _ in range(workers - 1)]
 
     def collect() -> list[bytes]:
-        return [signature for part in parts for signature in part.result()]
+        job.work()
+        for helper in helpers:
+            helper.result()  # raises what a helper's signing raised
+        return job.result()
 
     return collect
 

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -89,12 +90,23 @@ def test_many_signatures_are_the_vectors_in_order_made_on_every_core() -> None:
     requests, expected = _vector_requests(40)  # 200 signatures, five keys interleaved
     assert len(requests) >= signing.PARALLEL_FROM
     assert [s.hex() for s in sign_many(requests)] == expected
-    threads = set().union(*(key.threads for key, _ in requests))  # type: ignore[attr-defined]
-    if len(os.sched_getaffinity(0)) >= 2:
-        assert threading.current_thread().name not in threads
-        assert len(threads) >= 2
-    else:  # pragma: no cover - one core: signed where called
+    if len(os.sched_getaffinity(0)) < 2:  # pragma: no cover - one core: signed where called
+        threads = set().union(*(key.threads for key, _ in requests))  # type: ignore[attr-defined]
         assert threads == {threading.current_thread().name}
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: signed where called")
+def test_signing_goes_on_while_the_caller_does_other_work() -> None:
+    requests, expected = _vector_requests(40)
+    keys = {key for key, _ in requests}
+    collect = start_signing(requests)
+    deadline = time.monotonic() + 30
+    while not any(key.threads for key in keys):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "no signature was made before collect()"
+        time.sleep(0.001)
+    signers = set().union(*(key.threads for key in keys))  # type: ignore[attr-defined]
+    assert threading.current_thread().name not in signers  # not this thread, not yet
+    assert [s.hex() for s in collect()] == expected  # this thread signs what is left
 
 
 def test_a_few_signatures_are_made_where_they_are_asked_for() -> None:
