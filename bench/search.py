@@ -227,10 +227,13 @@ class RawPostgres:
     body D), a GIN index, ``websearch_to_tsquery`` (French or English) for words and
     phrases, a ``:*`` prefix query, ``ts_rank``, and ``ts_headline`` on the page's hits."""
 
-    def __init__(self, engine: Engine, page_size: int) -> None:
+    def __init__(self, engine: Engine, page_size: int, *, fresh: bool = True) -> None:
+        """``fresh``: (re)create the tables empty; else use those an earlier run filled."""
         self.engine = engine
         self.page_size = page_size
         self.tables = {name: f"raw_{name}" for name in INDEXES}
+        if not fresh:
+            return
         with engine.begin() as conn:
             for table in self.tables.values():
                 conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
@@ -668,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
             primary: RawSearch = RawWhoosh(arc.settings.index_dir / "restricted", args.page_size)
             primary_name = "raw Whoosh (same index)"
         else:
-            primary = raws["raw SQL"] or RawPostgres(arc.db.engine, args.page_size)
+            primary = raws["raw SQL"] or RawPostgres(arc.db.engine, args.page_size, fresh=False)
             primary_name = "raw SQL (websearch_to_tsquery, ts_rank, ts_headline)"
             beside["raw Whoosh"] = RawWhoosh(
                 work / "raw-index" / "restricted", args.page_size, parse_schema=raw_schema()

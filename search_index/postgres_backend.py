@@ -100,9 +100,41 @@ EVERY = "~all"  # a lexeme every row has: "every document" in a tsquery
 NOTHING = f"( '{EVERY}' & !'{EVERY}' )"
 # ts_rank weights, in PostgreSQL's order {D, C, B, A}: body 1, place and tags 1.5, title 2.
 WEIGHT_OF_FIELD = {"title": "A", "place": "B", "tags": "B", "body": "D"}
+_RANK = "ts_rank(CAST('{{0.5, 0.75, 0.75, 1.0}}' AS float4[]), tsv, CAST(:q AS tsquery))"
 _SELECT_HIT = (
     "SELECT doc_id, title, body, kind, case_id, language, place, tags, event_date, "
-    "ts_rank(CAST('{{0.5, 0.75, 0.75, 1.0}}' AS float4[]), tsv, CAST(:q AS tsquery)) AS score "
+    f"{_RANK} AS score "
+)
+_ORDERS = {
+    "relevance": "score DESC, doc_id",
+    "date": "event_date DESC NULLS LAST, score DESC, doc_id",
+    "date_asc": "event_date ASC NULLS LAST, score DESC, doc_id",
+}
+#: A search: every match ranked once into ``m``; one row per hit of the page (one row of
+#: NULLs when the page is empty), each carrying the total and the facets.
+#: (Built from this module's constants only; every value is a bound parameter.)
+_SEARCH = (
+    "WITH m AS MATERIALIZED ("  # noqa: S608
+    f"SELECT doc_id, case_id, kind, language, event_date, tags, {_RANK} AS score "
+    "FROM {t} WHERE tsv @@ CAST(:q AS tsquery) AND {where}), "
+    "page AS (SELECT doc_id, score, row_number() OVER (ORDER BY {order}) AS n "
+    "FROM m ORDER BY {order} LIMIT :limit OFFSET :offset) "
+    "SELECT (SELECT count(*) FROM m) AS total, {facets} AS facets, "
+    "d.doc_id, d.title, d.body, d.kind, d.case_id, d.language, d.place, d.tags, d.event_date, "
+    "page.score "
+    "FROM (SELECT 1) AS one LEFT JOIN (page JOIN {t} AS d USING (doc_id)) ON TRUE "
+    "ORDER BY page.n"
+)
+#: The facets of the matches in ``m``: [facet, value, count] triples, as JSON.
+_FACETS_JSON = (
+    "(SELECT json_agg(json_build_array(facet, value, n)) FROM ("
+    "SELECT 'case' AS facet, case_id AS value, count(*) AS n FROM m GROUP BY case_id "
+    "UNION ALL SELECT 'kind', kind, count(*) FROM m GROUP BY kind "
+    "UNION ALL SELECT 'language', language, count(*) FROM m GROUP BY language "
+    "UNION ALL SELECT 'year', CAST(EXTRACT(YEAR FROM event_date) AS integer)::text, "
+    "count(*) FROM m WHERE event_date IS NOT NULL GROUP BY 2 "
+    "UNION ALL SELECT 'tags', tag, count(*) FROM m, "
+    "LATERAL (SELECT DISTINCT unnest(m.tags) AS tag) AS tg GROUP BY tag) AS f)"
 )
 MAX_POSITION = 16383
 MAX_LEXEME_BYTES = 2046
@@ -428,24 +460,27 @@ class PostgresIndex:
             plan = plan_query(query, lambda words: self._names_only(conn, words))
             tsquery = to_tsquery(plan, lambda leaf: self._expand(conn, leaf))
             where, params = _where(filters)
-            params["q"] = tsquery
-            matches = "FROM {t} WHERE tsv @@ CAST(:q AS tsquery) AND " + where
-            total = conn.execute(self._sql("SELECT count(*) " + matches), params).scalar_one()
-            order = {
-                "relevance": "score DESC, doc_id",
-                "date": "event_date DESC NULLS LAST, score DESC, doc_id",
-                "date_asc": "event_date ASC NULLS LAST, score DESC, doc_id",
-            }[sort]
+            params.update(q=tsquery, limit=page_size, offset=(page - 1) * page_size)
+            # One statement, one pass over the matches: they are ranked once into `m`
+            # (their small columns only), and the total, the facets and the page all come
+            # from there; only the page's documents are read whole.
             rows = conn.execute(
                 self._sql(
-                    _SELECT_HIT + matches + " ORDER BY {order} LIMIT :limit OFFSET :offset",
-                    order=order,
+                    _SEARCH,
+                    where=where,
+                    order=_ORDERS[sort],
+                    facets=_FACETS_JSON if facets else "NULL",
                 ),
-                {**params, "limit": page_size, "offset": (page - 1) * page_size},
+                params,
             ).mappings()
             leaves = positive_leaves(plan)
-            hits = [_hit(row, leaves) for row in rows]
-            counts = self._facets(conn, matches, params) if facets and total else {}
+            hits, total, counts = [], 0, {}
+            for row in rows:
+                total = row["total"]
+                if row["facets"]:
+                    counts = _facet_counts(row["facets"])
+                if row["doc_id"] is not None:
+                    hits.append(_hit(row, leaves))
         return SearchResults(
             query=query,
             total=int(total),
@@ -563,28 +598,12 @@ class PostgresIndex:
         words = (lexeme[len(code) :] for lexeme in lexemes)
         return sorted(w for w in words if edit_distance(w, leaf.text, leaf.maxdist) <= leaf.maxdist)
 
-    def _facets(
-        self, conn: Connection, matches: str, params: dict[str, Any]
-    ) -> dict[str, dict[str, int]]:
-        rows = conn.execute(
-            self._sql(
-                "WITH m AS MATERIALIZED (SELECT case_id, kind, language, event_date, tags "
-                "{matches}) "
-                "SELECT 'case', case_id, count(*) FROM m GROUP BY case_id "
-                "UNION ALL SELECT 'kind', kind, count(*) FROM m GROUP BY kind "
-                "UNION ALL SELECT 'language', language, count(*) FROM m GROUP BY language "
-                "UNION ALL SELECT 'year', CAST(EXTRACT(YEAR FROM event_date) AS integer)::text, "
-                "count(*) FROM m WHERE event_date IS NOT NULL GROUP BY 2 "
-                "UNION ALL SELECT 'tags', tag, count(*) FROM m, "
-                "LATERAL (SELECT DISTINCT unnest(m.tags) AS tag) AS tg GROUP BY tag",
-                matches=matches.format(t=self._sql_table),
-            ),
-            params,
-        ).all()
-        counts: dict[str, dict[str, int]] = defaultdict(dict)
-        for facet, value, count in rows:
-            counts[facet][value] = int(count)
-        return dict(counts)
+
+def _facet_counts(triples: list[list[Any]]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for facet, value, count in triples:
+        counts[facet][value] = int(count)
+    return dict(counts)
 
 
 def _analyse(doc: SearchDocument) -> DocumentAnalysis:
