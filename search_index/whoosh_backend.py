@@ -397,7 +397,8 @@ class WhooshIndex:
             collector: Any = (
                 collectors.SortingCollector(sortedby, limit=start + page_size)
                 if sortedby
-                else collectors.TopCollector(start + page_size, usequality=False)
+                # nor replacing its matcher with one that drops what cannot reach the top
+                else collectors.TopCollector(start + page_size, usequality=False, replace=0)
             )
             counter: _FacetCounter | None = None
             if facets:

@@ -727,6 +727,25 @@ def test_facets_and_totals_over_batches_updates_and_deletes(index: SearchIndex) 
     assert by_date.facets == results.facets
 
 
+@pytest.mark.parametrize("facets", [True, False])
+def test_the_total_counts_matches_that_cannot_reach_the_page(
+    index: SearchIndex, facets: bool
+) -> None:
+    """A few strong matches first, then many weak ones: a top-N search may stop looking at
+    the weak ones once the page is full, but the total and the facets must not."""
+    strong = [doc(f"s{n:03}", "moura " * 30, title="moura moura") for n in range(5)]
+    weak = [doc(f"w{n:03}", "soldats " + "marché " * 40, tags=("marché",)) for n in range(150)]
+    index.apply(upserts=[*strong, *weak])
+    results = index.search("moura OR soldats", page_size=1, facets=facets)
+    assert results.hits[0].doc_id.startswith("s")
+    assert results.total == 155
+    if facets:
+        assert results.facets["tags"] == {"marché": 150}
+        assert results.facets["case"] == {"moura": 155}
+    prefixed = index.search("mou* OR sold*", page_size=1, facets=facets)
+    assert prefixed.total == 155
+
+
 def test_facets_of_no_match_and_facets_off(index: SearchIndex) -> None:
     index.apply(upserts=dated_docs())
     empty = index.search("introuvable")
