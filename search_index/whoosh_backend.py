@@ -391,14 +391,13 @@ class WhooshIndex:
                     sorting.FieldFacet(field, reverse=sort == "date"),
                     sorting.ScoreFacet(),
                 ]
-            # Every match is visited (the total is counted as they are, and the facets
-            # need them all): without block skipping, the top-N collector needs no second
-            # pass over the matches to count them, which costs more than it saves.
+            # Every match is visited and scored (Whoosh's shortcuts are not exact, see
+            # _TopCollector), so the total and the facets are counted in the same pass.
             collector: Any = (
-                collectors.SortingCollector(sortedby, limit=start + page_size)
+                _SortingCollector(sortedby, limit=start + page_size)
                 if sortedby
                 # nor replacing its matcher with one that drops what cannot reach the top
-                else collectors.TopCollector(start + page_size, usequality=False, replace=0)
+                else _TopCollector(start + page_size, usequality=False, replace=0)
             )
             counter: _FacetCounter | None = None
             if facets:
@@ -537,6 +536,34 @@ def _facet_lists(reader: Any) -> dict[str, list[Any]]:
 def _segment_key(reader: Any) -> str | None:
     segment = reader.segment() if hasattr(reader, "segment") else None
     return None if segment is None else str(segment.segment_id())
+
+
+class _TopCollector(collectors.TopCollector):  # type: ignore[misc]
+    """Whoosh's top-N collector, exact: every match is scored. Whoosh's own shortcuts
+    (skipping blocks whose best score cannot reach the page, replacing the matcher by one
+    that drops such branches) assume a union's score is bounded by its branches' current
+    blocks; for a word found in several subfields of one document that is false, and they
+    lose some of the best matches (tests/search_index/test_whoosh_backend.py shows it).
+
+    A matcher is built for the whole query tree, empty branches included (a word missing
+    from a segment's title or tags): they are pruned once per segment, which changes no
+    score but spares each posting a walk through them."""
+
+    matcher: Any
+
+    def set_subsearcher(self, subsearcher: Any, offset: int) -> None:
+        super().set_subsearcher(subsearcher, offset)
+        self.matcher = self.matcher.replace()  # with no minimum: only empty branches go
+
+
+class _SortingCollector(collectors.SortingCollector):  # type: ignore[misc]
+    """Whoosh's sorting collector, with empty branches pruned as in :class:`_TopCollector`."""
+
+    matcher: Any
+
+    def set_subsearcher(self, subsearcher: Any, offset: int) -> None:
+        super().set_subsearcher(subsearcher, offset)
+        self.matcher = self.matcher.replace()
 
 
 class _FacetCounter(collectors.WrappingCollector):  # type: ignore[misc]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from whoosh.index import Index
 from whoosh.qparser import QueryParser
 
 from search_index import IndexBusy, SearchDocument, SearchError, WhooshIndex, open_index
+from search_index.query import plan_query
+from search_index.whoosh_backend import to_whoosh
 from tests.search_index._workers import write_batches
 
 
@@ -224,3 +228,90 @@ def test_tag_counts_follow_every_change_between_searches(tmp_path: Path) -> None
         assert index.search("marché").facets["tags"] == {}
     finally:
         index.close()
+
+
+# ------------------------------------------------------------------ two passes: page, then count
+
+
+def _corpus() -> list[SearchDocument]:
+    """Documents enough that common words span several posting blocks (Whoosh writes 128
+    postings per block) in several segments, with term frequencies that vary."""
+    words = ["moura", "marché", "soldats", "fleuve", "berge"]
+    docs = []
+    for n in range(700):
+        body = " ".join(
+            f"{word} " * (1 + (n * (i + 3)) % 7) for i, word in enumerate(words) if n % (i + 2)
+        )
+        docs.append(
+            SearchDocument(
+                doc_id=f"d{n:03}",
+                case_id="moura" if n % 3 else "diafarabe",
+                kind="testimony",
+                language="fr" if n % 4 else "en",
+                title=f"Document {n}",
+                body=f"{body} la berge du fleuve" if n % 2 == 0 else body,
+                tags=("marché",) if n % 6 == 0 else (),
+            )
+        )
+    return docs
+
+
+@pytest.fixture
+def big_index(tmp_path: Path) -> Iterator[WhooshIndex]:
+    index = WhooshIndex(tmp_path / "index")
+    docs = _corpus()
+    for start in range(0, len(docs), 350):  # one segment per batch
+        index.apply(upserts=docs[start : start + 350])
+    index.apply(deletes=[f"d{n:03}" for n in range(0, 700, 9)])
+    try:
+        yield index
+    finally:
+        index.close()
+
+
+QUERIES = [
+    "moura",
+    "marché OR berge",
+    "moura soldats",
+    "moura -fleuve",
+    '"la berge du"',
+    "sold*",
+    "fleuve OR (moura -marché)",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_total_and_facets_count_what_whoosh_matches(big_index: WhooshIndex, query: str) -> None:
+    """The total and the facets count every match the query has, across segments and
+    posting blocks, deletions excepted, however small the page."""
+    with big_index._open_searcher() as searcher:
+        whoosh_query = to_whoosh(plan_query(query, lambda words: set()))
+        every = {searcher.stored_fields(n)["doc_id"] for n in searcher.docs_for_query(whoosh_query)}
+    assert len(every) > 128  # several blocks, or the test proves little
+    assert not every & {f"d{n:03}" for n in range(0, 700, 9)}
+    languages = Counter("fr" if int(doc_id[1:]) % 4 else "en" for doc_id in every)
+    for sort in ("relevance", "date"):
+        results = big_index.search(query, page_size=5, sort=sort)
+        assert results.total == len(every)
+        assert results.facets["language"] == dict(languages)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_the_page_is_the_top_of_every_match_scored(big_index: WhooshIndex, query: str) -> None:
+    """The ranked pass skips blocks that cannot reach the page: its page must still be
+    the best-scored matches, as scoring every match gives them."""
+    with big_index._open_searcher() as searcher:
+        whoosh_query = to_whoosh(plan_query(query, lambda words: set()))
+        everything = searcher.search(whoosh_query, limit=None)
+        scored = [(hit["doc_id"], round(hit.score, 9)) for hit in everything]
+    for page in (1, 3):
+        results = big_index.search(query, page=page, page_size=10)
+        page_hits = [(hit.doc_id, round(hit.score, 9)) for hit in results.hits]
+        expected = scored[(page - 1) * 10 : page * 10]
+        assert [score for _, score in page_hits] == [score for _, score in expected]
+        # Equal scores may come in another order; the documents must be the same ones
+        # (but for ties across the page's edge).
+        edge = {expected[-1][1], expected[0][1]}
+        assert {d for d, s in page_hits if s not in edge} == {
+            d for d, s in expected if s not in edge
+        }
