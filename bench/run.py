@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+from whoosh import collectors
 from whoosh import index as whoosh_index
 from whoosh.fields import TEXT, Schema
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
@@ -170,9 +171,21 @@ def query_schema() -> Schema:
 
 class RawWhoosh:
     """Plain Whoosh, as an application using it directly would: its own query parser
-    over the same subfields (same boosts), BM25F, and its own highlighter."""
+    over the same subfields (same boosts), BM25F, and its own highlighter.
 
-    def __init__(self, path: Path, page_size: int, parse_schema: Schema | None = None) -> None:
+    By default it searches as ``Searcher.search`` does, with Whoosh's shortcuts (block
+    skipping, matcher replacement), which can leave some of the best matches off the page
+    of a query over several fields; ``exact`` scores every match, as Témoin does."""
+
+    def __init__(
+        self,
+        path: Path,
+        page_size: int,
+        parse_schema: Schema | None = None,
+        *,
+        exact: bool = False,
+    ) -> None:
+        self.exact = exact
         self.index = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
         # Témoin's index holds words it analysed itself; the parser needs analyzers.
         schema = parse_schema or query_schema()
@@ -199,7 +212,14 @@ class RawWhoosh:
         if own:
             searcher = self.index.searcher(weighting=BM25F())
         try:
-            results = searcher.search(query, limit=self.page_size, terms=True)
+            if self.exact:
+                collector = collectors.TermsCollector(
+                    collectors.TopCollector(self.page_size, usequality=False, replace=0)
+                )
+                searcher.search_with_collector(query, collector)
+                results = collector.results()
+            else:
+                results = searcher.search(query, limit=self.page_size, terms=True)
             results.formatter = self.formatter
             results.fragmenter = self.fragmenter
             total = len(results)

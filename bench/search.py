@@ -670,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
             # Raw Whoosh searches Témoin's own index: the same segments, the same queries.
             primary: RawSearch = RawWhoosh(arc.settings.index_dir / "restricted", args.page_size)
             primary_name = "raw Whoosh (same index)"
+            beside["raw Whoosh exact"] = RawWhoosh(
+                arc.settings.index_dir / "restricted", args.page_size, exact=True
+            )
         else:
             primary = raws["raw SQL"] or RawPostgres(arc.db.engine, args.page_size, fresh=False)
             primary_name = "raw SQL (websearch_to_tsquery, ts_rank, ts_headline)"
