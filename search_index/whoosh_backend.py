@@ -541,9 +541,10 @@ def _segment_key(reader: Any) -> str | None:
 class _TopCollector(collectors.TopCollector):  # type: ignore[misc]
     """Whoosh's top-N collector, exact: every match is scored. Whoosh's own shortcuts
     (skipping blocks whose best score cannot reach the page, replacing the matcher by one
-    that drops such branches) assume a union's score is bounded by its branches' current
-    blocks; for a word found in several subfields of one document that is false, and they
-    lose some of the best matches (tests/search_index/test_whoosh_backend.py shows it).
+    that drops such branches) rest on an upper bound of what a branch can still score
+    that does not hold for our queries (a word looked up in several subfields of each
+    document): they lose some of the best matches (tests/search_index/test_whoosh_backend.py
+    shows it).
 
     A matcher is built for the whole query tree, empty branches included (a word missing
     from a segment's title or tags): they are pruned once per segment, which changes no
