@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from whoosh import index as whoosh_index
 
-from archive.models import Blob, Case, Item, OutboxEntry, Redaction, utcnow
+from archive.models import Blob, Case, Item, OutboxEntry, ProtectedPerson, Redaction, utcnow
 from archive.services.cases import protected_names
 from archive.services.indexing import process_outbox
 from archive.services.redacting import proposed_spans, redaction_basis
@@ -188,14 +188,20 @@ class RawWhooshIndexes:
     writer and one commit per batch, as an application indexing known-new documents
     directly would."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, fresh: bool = True) -> None:
         self.paths = {name: root / name for name in INDEXES}
         self.indexes = {}
         for name, path in self.paths.items():
-            path.mkdir(parents=True)
-            self.indexes[name] = whoosh_index.create_in(
-                str(path), raw_schema(), indexname=INDEX_NAME
-            )
+            if fresh:
+                path.mkdir(parents=True)
+                self.indexes[name] = whoosh_index.create_in(
+                    str(path), raw_schema(), indexname=INDEX_NAME
+                )
+            else:
+                self.indexes[name] = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
+
+    def doc_counts(self) -> dict[str, int]:
+        return {name: index.doc_count() for name, index in self.indexes.items()}
 
     def add(self, entries: list[Loaded], batch: int) -> None:
         for start in range(0, len(entries), batch):
@@ -364,6 +370,28 @@ def temoin_index_bytes(arc: Archive) -> int:
 # ---------------------------------------------------------------- indexing
 
 
+def resume_archive(work: Path, n: int) -> tuple[Archive, dict[int, int], int]:
+    """The archive an interrupted run left in ``work``, the ids of its witnesses (in the
+    order ``setup_archive`` registered them) and how many documents it holds, checked to
+    be a whole number of batches: every item indexed in both indexes, no entry pending."""
+    arc = open_archive(work)
+    with arc.db.sessions() as session:
+        items = session.scalar(select(func.count()).where(Item.status == "published")) or 0
+        pending = session.scalar(select(func.count()).where(OutboxEntry.done_at.is_(None))) or 0
+        people = list(session.scalars(select(ProtectedPerson.id).order_by(ProtectedPerson.id)))
+    restricted, public = arc.restricted_index.doc_count(), arc.public_index.doc_count()
+    if len({restricted, public, items}) != 1 or pending:
+        arc.close()
+        raise SystemExit(
+            f"{work} is not a clean stopping point: {items} items, indexes "
+            f"{restricted}/{public}, {pending} outbox entries pending"
+        )
+    if items >= n:
+        arc.close()
+        raise SystemExit(f"{work} already holds {items} documents (--n {n})")
+    return arc, dict(enumerate(people)), items
+
+
 def chunks(docs: list[Testimony], size: int) -> Iterator[list[Testimony]]:
     for start in range(0, len(docs), size):
         yield docs[start : start + size]
@@ -379,10 +407,12 @@ def run_indexing(
     batch: int,
     profile: bool,
     out: Path,
+    start: int = 0,
 ) -> dict[str, Any]:
     """Chunk by chunk: load (untimed); then batch by batch, queue the batch's outbox
     entries (untimed), drain them with Témoin's code (timed) and index the same documents
-    with each raw side (timed). Sizes are taken after each chunk."""
+    with each raw side (timed). Sizes are taken after each chunk. ``start``: the documents
+    before it are in the indexes already (a resumed run), ``docs`` are the rest."""
     with arc.db.sessions() as session:
         case = session.scalar(select(Case).where(Case.slug == CASE_SLUG))
         assert case is not None
@@ -391,7 +421,7 @@ def run_indexing(
     steps: list[dict[str, Any]] = []
     temoin_total = 0.0
     raw_totals = dict.fromkeys(raws, 0.0)
-    done = 0
+    done = start
     for part in chunks(docs, chunk):
         load_start = time.perf_counter()
         loaded = load_chunk(arc, names, person_ids, part)
@@ -432,7 +462,8 @@ def run_indexing(
         }
         steps.append(step)
         log(
-            f"  indexed {done:>8}/{len(docs)}  Témoin {len(part) / temoin_seconds:7.1f} items/s"
+            f"  indexed {done:>8}/{start + len(docs)}"
+            f"  Témoin {len(part) / temoin_seconds:7.1f} items/s"
             + "".join(f"   {n} {len(part) / s:7.1f} items/s" for n, s in raw_seconds.items())
             + f"   (load {load_seconds:.0f} s, loadavg {step['loadavg']})"
         )
@@ -441,6 +472,7 @@ def run_indexing(
     n = len(docs)
     result: dict[str, Any] = {
         "items": n,
+        "resumed_from": start,
         "chunk": chunk,
         "batch_documents_per_commit": batch,
         "indexes": list(INDEXES),
@@ -529,6 +561,11 @@ def print_report(result: dict[str, Any]) -> None:
 
 def _print_indexing(ix: dict[str, Any], raw_names: list[str]) -> None:
     print(f"Indexing, {ix['batch_documents_per_commit']} documents per index commit")
+    if ix.get("resumed_from"):
+        print(
+            f"Resumed: documents {ix['resumed_from']:,} to {ix['resumed_from'] + ix['items']:,}"
+            f" timed here, into indexes already holding {ix['resumed_from']:,}"
+        )
     print("Indexing both indexes (restricted: original, public: redacted), items/s")
     print(
         f"  {'Témoin, outbox drain':<26}{ix['temoin_items_per_s']:>10.1f}"
@@ -607,6 +644,12 @@ def main(argv: list[str] | None = None) -> int:
         "--backend), without indexing again",
     )
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on indexing, up to --n, what an earlier run (same --seed, Whoosh) left "
+        "in --workdir; only the documents added now are timed",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="cProfile Témoin's outbox drain and search (ratios then meaningless)",
@@ -618,6 +661,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--backend postgres needs --database-url (a database of its own)")
     if args.search_only and (args.workdir is None or not (args.workdir / "archive").is_dir()):
         parser.error("--search-only needs --workdir holding an earlier run's archive")
+    if args.resume and (args.workdir is None or not (args.workdir / "raw-index").is_dir()):
+        parser.error("--resume needs --workdir holding an earlier run's archive and raw index")
+    if args.resume and (args.search_only or args.backend != "whoosh"):
+        parser.error("--resume goes with the Whoosh backend, without --search-only")
 
     info = machine_info()
     log(f"generating {args.n} testimonies and {args.queries} queries of each kind…")
@@ -641,13 +688,23 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{work} holds {found} documents, not --n {args.n}")
             log(f"searching the indexes built earlier in {work} ({found} documents)")
         else:
-            if database_url is not None:
-                reset_database(database_url)
-            arc, person_ids = setup_archive(
-                work, database_url=database_url, search_backend=args.backend
-            )
-            raws["raw Whoosh"] = RawWhooshIndexes(work / "raw-index")
-            closers.append(raws["raw Whoosh"])
+            start = 0
+            if args.resume:
+                arc, person_ids, start = resume_archive(work, args.n)
+                raws["raw Whoosh"] = RawWhooshIndexes(work / "raw-index", fresh=False)
+                closers.append(raws["raw Whoosh"])
+                held = raws["raw Whoosh"].doc_counts()
+                if set(held.values()) != {start}:
+                    raise SystemExit(f"the raw indexes hold {held} documents, Témoin's {start}")
+                log(f"resuming after the {start} documents indexed earlier in {work}")
+            else:
+                if database_url is not None:
+                    reset_database(database_url)
+                arc, person_ids = setup_archive(
+                    work, database_url=database_url, search_backend=args.backend
+                )
+                raws["raw Whoosh"] = RawWhooshIndexes(work / "raw-index")
+                closers.append(raws["raw Whoosh"])
             if args.backend == "postgres":
                 raws["raw SQL"] = RawPostgres(arc.db.engine, args.page_size)
             log("indexing (Témoin's outbox and the raw sides alternate, batch by batch)…")
@@ -655,11 +712,12 @@ def main(argv: list[str] | None = None) -> int:
                 arc,
                 person_ids,
                 raws,
-                docs,
+                docs[start:],
                 chunk=args.chunk,
                 batch=args.batch,
                 profile=args.profile,
                 out=args.out,
+                start=start,
             )
             for raw in closers:
                 raw.close()
