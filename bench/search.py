@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, delete, func, select, text
 from whoosh import index as whoosh_index
 
 from archive.models import Blob, Case, Item, OutboxEntry, ProtectedPerson, Redaction, utcnow
@@ -372,24 +372,48 @@ def temoin_index_bytes(arc: Archive) -> int:
 
 def resume_archive(work: Path, n: int) -> tuple[Archive, dict[int, int], int]:
     """The archive an interrupted run left in ``work``, the ids of its witnesses (in the
-    order ``setup_archive`` registered them) and how many documents it holds, checked to
-    be a whole number of batches: every item indexed in both indexes, no entry pending."""
+    order ``setup_archive`` registered them) and how many documents it has indexed. Items
+    a stopped chunk had loaded but not yet queued for indexing (those past the indexed
+    ones, in load order) are removed, to be loaded again; anything else out of step (the
+    two indexes apart, entries pending) is refused."""
     arc = open_archive(work)
+    restricted, public = arc.restricted_index.doc_count(), arc.public_index.doc_count()
     with arc.db.sessions() as session:
-        items = session.scalar(select(func.count()).where(Item.status == "published")) or 0
         pending = session.scalar(select(func.count()).where(OutboxEntry.done_at.is_(None))) or 0
         people = list(session.scalars(select(ProtectedPerson.id).order_by(ProtectedPerson.id)))
-    restricted, public = arc.restricted_index.doc_count(), arc.public_index.doc_count()
-    if len({restricted, public, items}) != 1 or pending:
+        loaded = list(
+            session.execute(
+                select(Item.id, Item.uid).where(Item.status == "published").order_by(Item.id)
+            )
+        )
+    # The indexed items are the first ones loaded: the last of them is in the index, the
+    # next one is not.
+    with arc.restricted_index.index.searcher() as searcher:  # type: ignore[attr-defined]
+
+        def indexed(i: int) -> bool:
+            return searcher.document_number(doc_id=loaded[i][1]) is not None
+
+        in_step = len(loaded) >= restricted and (
+            (restricted == 0 or indexed(restricted - 1))
+            and (restricted == len(loaded) or not indexed(restricted))
+        )
+    if restricted != public or pending or not in_step:
         arc.close()
         raise SystemExit(
-            f"{work} is not a clean stopping point: {items} items, indexes "
+            f"{work} is not a clean stopping point: {len(loaded)} items, indexes "
             f"{restricted}/{public}, {pending} outbox entries pending"
         )
-    if items >= n:
+    surplus = [item_id for item_id, _ in loaded[restricted:]]
+    if surplus:
+        with arc.db.transaction() as session:
+            session.execute(delete(Redaction).where(Redaction.item_id.in_(surplus)))
+            session.execute(delete(Item).where(Item.id.in_(surplus)))
+    if surplus:
+        log(f"removed {len(surplus)} items loaded but not indexed when the run stopped")
+    if restricted >= n:
         arc.close()
-        raise SystemExit(f"{work} already holds {items} documents (--n {n})")
-    return arc, dict(enumerate(people)), items
+        raise SystemExit(f"{work} already holds {restricted} documents (--n {n})")
+    return arc, dict(enumerate(people)), restricted
 
 
 def chunks(docs: list[Testimony], size: int) -> Iterator[list[Testimony]]:
@@ -407,12 +431,12 @@ def run_indexing(
     batch: int,
     profile: bool,
     out: Path,
-    start: int = 0,
+    done_before: int = 0,
 ) -> dict[str, Any]:
     """Chunk by chunk: load (untimed); then batch by batch, queue the batch's outbox
     entries (untimed), drain them with Témoin's code (timed) and index the same documents
-    with each raw side (timed). Sizes are taken after each chunk. ``start``: the documents
-    before it are in the indexes already (a resumed run), ``docs`` are the rest."""
+    with each raw side (timed). Sizes are taken after each chunk. ``done_before``: documents
+    the indexes hold already (a resumed run); ``docs`` are the rest."""
     with arc.db.sessions() as session:
         case = session.scalar(select(Case).where(Case.slug == CASE_SLUG))
         assert case is not None
@@ -421,7 +445,7 @@ def run_indexing(
     steps: list[dict[str, Any]] = []
     temoin_total = 0.0
     raw_totals = dict.fromkeys(raws, 0.0)
-    done = start
+    done = done_before
     for part in chunks(docs, chunk):
         load_start = time.perf_counter()
         loaded = load_chunk(arc, names, person_ids, part)
@@ -462,7 +486,7 @@ def run_indexing(
         }
         steps.append(step)
         log(
-            f"  indexed {done:>8}/{start + len(docs)}"
+            f"  indexed {done:>8}/{done_before + len(docs)}"
             f"  Témoin {len(part) / temoin_seconds:7.1f} items/s"
             + "".join(f"   {n} {len(part) / s:7.1f} items/s" for n, s in raw_seconds.items())
             + f"   (load {load_seconds:.0f} s, loadavg {step['loadavg']})"
@@ -472,7 +496,7 @@ def run_indexing(
     n = len(docs)
     result: dict[str, Any] = {
         "items": n,
-        "resumed_from": start,
+        "resumed_from": done_before,
         "chunk": chunk,
         "batch_documents_per_commit": batch,
         "indexes": list(INDEXES),
@@ -717,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
                 batch=args.batch,
                 profile=args.profile,
                 out=args.out,
-                start=start,
+                done_before=start,
             )
             for raw in closers:
                 raw.close()
