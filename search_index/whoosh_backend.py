@@ -396,8 +396,7 @@ class WhooshIndex:
             collector: Any = (
                 _SortingCollector(sortedby, limit=start + page_size)
                 if sortedby
-                # nor replacing its matcher with one that drops what cannot reach the top
-                else _TopCollector(start + page_size, usequality=False, replace=0)
+                else _TopCollector(start + page_size)
             )
             counter: _FacetCounter | None = None
             if facets:
@@ -538,17 +537,10 @@ def _segment_key(reader: Any) -> str | None:
     return None if segment is None else str(segment.segment_id())
 
 
-class _TopCollector(collectors.TopCollector):  # type: ignore[misc]
-    """Whoosh's top-N collector, exact: every match is scored. Whoosh's own shortcuts
-    (skipping blocks whose best score cannot reach the page, replacing the matcher by one
-    that drops such branches) rest on an upper bound of what a branch can still score
-    that does not hold for our queries (a word looked up in several subfields of each
-    document): they lose some of the best matches (tests/search_index/test_whoosh_backend.py
-    shows it).
-
-    A matcher is built for the whole query tree, empty branches included (a word missing
-    from a segment's title or tags): they are pruned once per segment, which changes no
-    score but spares each posting a walk through them."""
+class _PrunedMatcher(collectors.Collector):  # type: ignore[misc]
+    """A matcher is built for the whole query tree, empty branches included (a word
+    missing from a segment's title or tags): they are pruned once per segment, which
+    changes no score but spares each posting a walk through them."""
 
     matcher: Any
 
@@ -557,14 +549,20 @@ class _TopCollector(collectors.TopCollector):  # type: ignore[misc]
         self.matcher = self.matcher.replace()  # with no minimum: only empty branches go
 
 
-class _SortingCollector(collectors.SortingCollector):  # type: ignore[misc]
-    """Whoosh's sorting collector, with empty branches pruned as in :class:`_TopCollector`."""
+class _TopCollector(_PrunedMatcher, collectors.TopCollector):  # type: ignore[misc]
+    """Whoosh's top-N collector, exact: every match is scored. Whoosh's own shortcuts
+    (skipping blocks whose best score cannot reach the page, replacing the matcher by one
+    that drops such branches) rest on an upper bound of what a branch can still score
+    that does not hold for our queries (a word looked up in several subfields of each
+    document): they lose some of the best matches (tests/search_index/test_whoosh_backend.py
+    shows it). Empty branches are pruned (:class:`_PrunedMatcher`)."""
 
-    matcher: Any
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit, usequality=False, replace=0)
 
-    def set_subsearcher(self, subsearcher: Any, offset: int) -> None:
-        super().set_subsearcher(subsearcher, offset)
-        self.matcher = self.matcher.replace()
+
+class _SortingCollector(_PrunedMatcher, collectors.SortingCollector):  # type: ignore[misc]
+    """Whoosh's sorting collector (it scores every match), empty branches pruned."""
 
 
 class _FacetCounter(collectors.WrappingCollector):  # type: ignore[misc]

@@ -230,7 +230,7 @@ def test_tag_counts_follow_every_change_between_searches(tmp_path: Path) -> None
         index.close()
 
 
-# ------------------------------------------------------------------ two passes: page, then count
+# ------------------------------------------------------------------ exact pages, whole counts
 
 
 def _corpus() -> list[SearchDocument]:
@@ -298,8 +298,9 @@ def test_total_and_facets_count_what_whoosh_matches(big_index: WhooshIndex, quer
 
 @pytest.mark.parametrize("query", QUERIES)
 def test_the_page_is_the_top_of_every_match_scored(big_index: WhooshIndex, query: str) -> None:
-    """The ranked pass skips blocks that cannot reach the page: its page must still be
-    the best-scored matches, as scoring every match gives them."""
+    """The page must be the best-scored matches, as scoring every match gives them
+    (Whoosh's default search, which skips what it judges unable to reach the page, fails
+    this)."""
     with big_index._open_searcher() as searcher:
         whoosh_query = to_whoosh(plan_query(query, lambda words: set()))
         everything = searcher.search(whoosh_query, limit=None)
