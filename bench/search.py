@@ -99,6 +99,14 @@ class Loaded:
         )
 
 
+def bench_names(arc: Archive) -> list[ProtectedName]:
+    """The protected names of the bench case's witnesses, as redaction matches them."""
+    with arc.db.sessions() as session:
+        case = session.scalar(select(Case).where(Case.slug == CASE_SLUG))
+        assert case is not None
+        return protected_names(arc, case)
+
+
 def load_chunk(
     arc: Archive, names: Sequence[ProtectedName], person_ids: dict[int, int], docs: list[Testimony]
 ) -> list[Loaded]:
@@ -216,10 +224,7 @@ class RawWhooshIndexes:
     def catch_up(self, arc: Archive, docs: list[Testimony], held: int) -> None:
         """Add to each index what it lacks of the first ``held`` documents (a run stopped
         between the two commits of a batch). Not timed."""
-        with arc.db.sessions() as session:
-            case = session.scalar(select(Case).where(Case.slug == CASE_SLUG))
-            assert case is not None
-            names = protected_names(arc, case)
+        names = bench_names(arc)
         for name, count in self.doc_counts().items():
             if count == held:
                 continue
@@ -440,16 +445,15 @@ def resume_archive(work: Path, n: int) -> tuple[Archive, dict[int, int], int]:
             f"{work} is not a clean stopping point: {len(loaded)} items, indexes "
             f"{restricted}/{public}, {pending} outbox entries pending"
         )
+    if restricted >= n:
+        arc.close()
+        raise SystemExit(f"{work} already holds {restricted} documents (--n {n})")
     surplus = [item_id for item_id, _ in loaded[restricted:]]
     if surplus:
         with arc.db.transaction() as session:
             session.execute(delete(Redaction).where(Redaction.item_id.in_(surplus)))
             session.execute(delete(Item).where(Item.id.in_(surplus)))
-    if surplus:
         log(f"removed {len(surplus)} items loaded but not indexed when the run stopped")
-    if restricted >= n:
-        arc.close()
-        raise SystemExit(f"{work} already holds {restricted} documents (--n {n})")
     return arc, dict(enumerate(people)), restricted
 
 
@@ -474,10 +478,7 @@ def run_indexing(
     entries (untimed), drain them with Témoin's code (timed) and index the same documents
     with each raw side (timed). Sizes are taken after each chunk. ``done_before``: documents
     the indexes hold already (a resumed run); ``docs`` are the rest."""
-    with arc.db.sessions() as session:
-        case = session.scalar(select(Case).where(Case.slug == CASE_SLUG))
-        assert case is not None
-        names = protected_names(arc, case)
+    names = bench_names(arc)
     profiler = cProfile.Profile() if profile else None
     steps: list[dict[str, Any]] = []
     temoin_total = 0.0
@@ -752,18 +753,17 @@ def main(argv: list[str] | None = None) -> int:
             start = 0
             if args.resume:
                 arc, person_ids, start = resume_archive(work, args.n)
-                raws["raw Whoosh"] = RawWhooshIndexes(work / "raw-index", fresh=False)
-                closers.append(raws["raw Whoosh"])
-                raws["raw Whoosh"].catch_up(arc, docs, start)
-                log(f"resuming after the {start} documents indexed earlier in {work}")
             else:
                 if database_url is not None:
                     reset_database(database_url)
                 arc, person_ids = setup_archive(
                     work, database_url=database_url, search_backend=args.backend
                 )
-                raws["raw Whoosh"] = RawWhooshIndexes(work / "raw-index")
-                closers.append(raws["raw Whoosh"])
+            raws["raw Whoosh"] = RawWhooshIndexes(work / "raw-index", fresh=not args.resume)
+            closers.append(raws["raw Whoosh"])
+            if args.resume:
+                raws["raw Whoosh"].catch_up(arc, docs, start)
+                log(f"resuming after the {start} documents indexed earlier in {work}")
             if args.backend == "postgres":
                 raws["raw SQL"] = RawPostgres(arc.db.engine, args.page_size)
             log("indexing (Témoin's outbox and the raw sides alternate, batch by batch)…")
