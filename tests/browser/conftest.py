@@ -22,6 +22,7 @@ from archive.services.runtime import Archive
 from tests.conftest import skip_or_fail
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from playwright.sync_api import Browser, ConsoleMessage, Page, Request
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,6 +51,27 @@ class LiveServer:
         return self.url + path
 
 
+def _closed_before_sending(app: Flask) -> WSGIApplication:
+    """``app`` with each response read whole and closed before the server sends it.
+
+    werkzeug's development server closes a response only after draining the request
+    socket; when Chromium drops a connection (a page left while its script loads) that
+    drain can raise first, and the response's open file (a static file) is left to the
+    garbage collector: a ResourceWarning, an error under this suite's warning filter,
+    raised in whichever test runs next."""
+
+    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(seeded: Archive, app: Flask) -> Iterator[LiveServer]:
     """The app (created after the founding case was loaded) on a free loopback port.
@@ -57,7 +79,7 @@ def live_server(seeded: Archive, app: Flask) -> Iterator[LiveServer]:
     Single-threaded on purpose: werkzeug then speaks HTTP/1.0 and closes every
     connection, so nothing outlives ``shutdown()`` + ``server_close()``.
     """
-    server = make_server(HOST, 0, app, threaded=False)
+    server = make_server(HOST, 0, _closed_before_sending(app), threaded=False)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
