@@ -22,6 +22,7 @@ from whoosh import collectors, sorting
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.analysis import RegexTokenizer
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3Segment
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
@@ -182,6 +183,38 @@ def to_filter(filters: Filters) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
+class _LengthsReader(W3PerDocReader):  # type: ignore[misc]
+    """Whoosh's per-document reader, remembering which columns a segment lacks.
+
+    Writing a segment looks up each posting's field length; a field that stores none (an
+    ``ID`` or ``KEYWORD`` field) has no lengths column, and Whoosh's reader asks the file
+    system again for every such posting (one ``stat`` each, a sixth of the indexing
+    time). A written segment's files never change, so the answer can be kept."""
+
+    def __init__(self, storage: Any, segment: Any) -> None:
+        super().__init__(storage, segment)
+        self._absent: set[str] = set()
+
+    def has_column(self, fieldname: str) -> bool:
+        if fieldname in self._absent:
+            return False
+        if super().has_column(fieldname):
+            return True
+        self._absent.add(fieldname)
+        return False
+
+
+class _WritingCodec(W3Codec):  # type: ignore[misc]
+    """Whoosh's codec, reading lengths with ``_LengthsReader`` while it writes. Segments
+    record the plain codec, so the index on disk is exactly what Whoosh writes."""
+
+    def per_document_reader(self, storage: Any, segment: Any) -> W3PerDocReader:
+        return _LengthsReader(storage, segment)
+
+    def new_segment(self, storage: Any, indexname: str) -> W3Segment:
+        return W3Segment(W3Codec(), indexname)
+
+
 def _merge_away_deletions(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
     """Whoosh merge policy: rewrite every segment that holds deleted documents (dropping
     them), then apply the usual small-segment policy to the rest."""
@@ -307,7 +340,9 @@ class WhooshIndex:
 
     def _writer(self) -> SegmentWriter:
         try:
-            return self.index.writer(timeout=self.lock_timeout, delay=LOCK_POLL)
+            return self.index.writer(
+                timeout=self.lock_timeout, delay=LOCK_POLL, codec=_WritingCodec()
+            )
         except whoosh_index.LockError as exc:
             raise IndexBusy(self._busy_message()) from exc
 

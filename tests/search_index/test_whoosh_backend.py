@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from whoosh import fields as wf
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index
 from whoosh.qparser import QueryParser
 
 from search_index import IndexBusy, SearchDocument, SearchError, WhooshIndex, open_index
 from search_index.query import plan_query
-from search_index.whoosh_backend import to_whoosh
+from search_index.whoosh_backend import _LengthsReader, _WritingCodec, to_whoosh
 from tests.search_index._workers import write_batches
 
 
@@ -195,6 +197,80 @@ def test_two_processes_writing_at_once_both_succeed(tmp_path: Path) -> None:
     assert index.search("témoignage", page_size=1).total == 80
     assert index.search("alpha").total == 40
     assert index.search("beta").total == 40
+
+
+# ------------------------------------------------------------------ how segments are written
+
+
+def _segments_written(tmp_path: Path) -> WhooshIndex:
+    """An index written in several commits (so that some merge), with deletions."""
+    index = WhooshIndex(tmp_path / "ix")
+    for batch in range(6):
+        index.apply(
+            upserts=[
+                SearchDocument(
+                    doc_id=f"b{batch}-{n}",
+                    case_id="moura",
+                    kind="testimony",
+                    language="fr" if n % 2 else "en",
+                    title=f"Témoignage {n}",
+                    body=f"Les soldats sont venus à Moura le jour {n}, dit Hamadoun.",
+                    place="Moura" if n % 3 else None,
+                    tags=("killings",) if n % 4 else (),
+                )
+                for n in range(40)
+            ]
+        )
+    index.apply(deletes=[f"b0-{n}" for n in range(0, 40, 5)])
+    return index
+
+
+def test_segments_on_disk_are_plain_whoosh_segments(tmp_path: Path) -> None:
+    index = _segments_written(tmp_path)
+    plain = whoosh_index.open_dir(str(tmp_path / "ix"), indexname="MAIN")
+    segments = plain._segments()
+    assert segments
+    assert {type(segment.codec()) for segment in segments} == {W3Codec}
+    with plain.searcher() as searcher:
+        assert searcher.doc_count() == 232 == index.doc_count()
+
+
+def test_lengths_reader_answers_as_whoosh_does(tmp_path: Path) -> None:
+    index = _segments_written(tmp_path)
+    names = index.index.schema.names()
+    columns = [f"_{name}_L" for name in names] + names
+    for segment in index.index._segments():
+        storage = segment.open_compound_file(index.index.storage)
+        ours, whoosh = _LengthsReader(storage, segment), W3PerDocReader(storage, segment)
+        for _ in range(2):  # the second time from what ours remembered
+            assert [ours.has_column(c) for c in columns] == [whoosh.has_column(c) for c in columns]
+            for docnum in range(segment.doc_count_all()):
+                assert [ours.doc_field_length(docnum, n) for n in names] == [
+                    whoosh.doc_field_length(docnum, n) for n in names
+                ]
+
+
+def test_writing_asks_the_file_system_once_per_absent_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh's own reader asks again for every posting of a field without lengths (ID and
+    KEYWORD fields): one ``stat`` each, a sixth of the indexing time."""
+    asked: Counter[str] = Counter()
+    file_exists = FileStorage.file_exists
+
+    def counting(self: FileStorage, name: str) -> bool:
+        asked[name] += 1
+        return bool(file_exists(self, name))
+
+    monkeypatch.setattr(FileStorage, "file_exists", counting)
+    docs = [doc(f"d{n}", f"les soldats sont venus le jour {n}") for n in range(300)]
+    WhooshIndex(tmp_path / "ours").apply(upserts=docs)
+    ours = max(asked.values())
+    asked.clear()
+    monkeypatch.setattr(_WritingCodec, "per_document_reader", W3Codec.per_document_reader)
+    WhooshIndex(tmp_path / "whoosh").apply(upserts=docs)
+    assert max(asked.values()) >= 300  # once per posting of doc_id: what this avoids
+    assert ours == 1
 
 
 # ------------------------------------------------------------------ the tags facet's lists
