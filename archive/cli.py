@@ -55,6 +55,11 @@ def init(ctx: click.Context) -> None:
         f"Signing key:    {report.signing_key_id}{' (new)' if report.created_signing_key else ''}"
     )
     click.echo(f"Identity vault: {'created' if report.created_vault else 'present'}")
+    if report.rebuilt_indexes:
+        click.echo(
+            f"Search index:   {' and '.join(report.rebuilt_indexes)} rebuilt "
+            "(built by another version of Témoin)"
+        )
     if report.admin_token:
         click.echo(f"Admin token:    {report.admin_token}")
         click.echo(f"                (kept in {report.admin_token_file};")

@@ -5,7 +5,7 @@ on first use); it receives plain documents and knows nothing of the archive.
 """
 
 from search_index.documents import SearchDocument, SearchHit, SearchResults
-from search_index.errors import IndexBusy, QuerySyntaxError, SearchError
+from search_index.errors import IndexBusy, IndexOutdated, QuerySyntaxError, SearchError
 from search_index.interface import SearchIndex
 from search_index.memory import MemoryIndex
 from search_index.whoosh_backend import WhooshIndex, open_index
@@ -26,6 +26,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "IndexBusy",
+    "IndexOutdated",
     "MemoryIndex",
     "PostgresIndex",
     "QuerySyntaxError",

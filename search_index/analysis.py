@@ -10,8 +10,10 @@ Names keep their form: a word written with a capital letter and then lower-case 
 (``Moura``, ``Hamadoun``) in the middle of a sentence is a *name*, and the stemmed
 subfields keep it unstemmed (``Moura`` stays ``moura`` instead of becoming ``mour``, the
 stem of ``mourir``). Every backend also records, per document, the folded words it saw as
-names and those it saw as ordinary lower-case words; a query word that the index knows
-only as a name is looked up unstemmed (see ``name_forms`` and ``query.plan_query``).
+names and enough to tell whether any document uses a word as an ordinary lower-case word
+(PostgreSQL and the memory index keep those words; Whoosh keeps the complement, which is
+smaller); a query word that the index knows only as a name is looked up unstemmed (see
+``name_forms`` and ``query.plan_query``).
 
 Each searchable field is indexed as several *subfields*: ``<field>_plain`` (folded, every
 document) and, for titles and bodies, ``<field>_fr`` / ``<field>_en`` (folded and stemmed,

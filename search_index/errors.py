@@ -13,3 +13,8 @@ class QuerySyntaxError(SearchError):
 
 class IndexBusy(SearchError):
     """Another writer held the index for longer than the lock timeout."""
+
+
+class IndexOutdated(SearchError):
+    """The index on disk was built with another schema (by another version): it must be
+    rebuilt from the database before it can be used."""

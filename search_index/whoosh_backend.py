@@ -44,11 +44,12 @@ from search_index._common import (
 )
 from search_index.analysis import (
     SUBFIELDS,
+    DocumentAnalysis,
     analyse_document,
     fold_key,
 )
 from search_index.documents import FACETS, SearchDocument, SearchHit, SearchResults
-from search_index.errors import IndexBusy, SearchError
+from search_index.errors import IndexBusy, IndexOutdated, SearchError
 from search_index.query import (
     AllQ,
     AnyQ,
@@ -106,13 +107,33 @@ def build_schema() -> Schema:
         "event_asc": ID(sortable=True),  # ISO date, or NO_DATE_LAST
         "event_desc": ID(sortable=True),  # ISO date, or absent: "" (reversed: last)
         "collected_day": ID(),
-        # Which words a document has as names and which as ordinary words.
+        # The words a document has as names; and ``<field>:<word>`` for each word of its
+        # title, body or place that it never uses as an ordinary word (see _names_only).
         "name_forms": KEYWORD(),
-        "word_forms": KEYWORD(),
+        "unworded_forms": KEYWORD(),
     }
     for sub in SUBFIELDS:
         fields[sub.name] = TEXT(analyzer=_PRE_ANALYSED, phrase=True)
     return Schema(**fields)
+
+
+# The texts whose words tell names from ordinary words (``analysis.name_forms``), and the
+# subfield that holds each one's folded words.
+_FORM_FIELDS = (("title", "title_plain"), ("body", "body_plain"), ("place", "place_plain"))
+
+
+def _unworded_forms(analysis: DocumentAnalysis) -> list[str]:
+    """``<field>:<word>`` for each word of the document's title, body or place that it
+    never uses as an ordinary word: its names, and words it only capitalises where the
+    text cannot tell (at the start of a sentence, in capitals)."""
+    return sorted(
+        {
+            f"{field}:{word}"
+            for field, subfield in _FORM_FIELDS
+            for word in analysis.subfields.get(subfield, ())
+            if word and word not in analysis.words
+        }
+    )
 
 
 def _one_line(value: str) -> str:
@@ -138,7 +159,7 @@ def _document_fields(doc: SearchDocument) -> dict[str, Any]:
         "tag_values": "\n".join(_one_line(tag) for tag in doc.tags),
         "event_asc": event or NO_DATE_LAST,
         "name_forms": " ".join(sorted(analysis.names)),
-        "word_forms": " ".join(sorted(analysis.words)),
+        "unworded_forms": " ".join(_unworded_forms(analysis)),
     }
     if doc.place is not None:
         fields["place_key"] = fold_key(doc.place)
@@ -276,7 +297,7 @@ class WhooshIndex:
     """A Whoosh index in ``path``, created with the current schema if absent.
 
     An index built with another schema (an older version of this package) raises
-    ``SearchError``, unless ``recreate`` is true: then it is replaced by an empty index
+    ``IndexOutdated``, unless ``recreate`` is true: then it is replaced by an empty index
     with the current schema, for a rebuild (``temoin reindex``) to fill.
 
     ``index`` is the underlying ``whoosh.index.Index`` (for benchmarks and diagnostics).
@@ -303,9 +324,9 @@ class WhooshIndex:
         self.index = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
         if sorted(_retrying(lambda: self.index.schema.names())) != sorted(schema.names()):
             if not recreate:
-                raise SearchError(
-                    f"the index in {self.path} was built with another schema: "
-                    "delete that directory and rebuild it (temoin reindex)"
+                raise IndexOutdated(
+                    f"the index in {self.path} was built with another schema, by another "
+                    "version of Témoin: rebuild it from the database (temoin reindex)"
                 )
             # An empty index with the current schema replaces the old one (its segment
             # files are deleted); the caller refills it from the database.
@@ -653,11 +674,21 @@ class _FacetCounter(collectors.WrappingCollector):  # type: ignore[misc]
 
 
 def _names_only(searcher: Searcher, words: set[str]) -> set[str]:
-    """The words some document has as a name and none as an ordinary word."""
+    """The words some document has as a name and none as an ordinary word.
+
+    No document has ``w`` as an ordinary word when, in each of title, body and place,
+    every document holding ``w`` there lists ``<field>:w`` among its unworded forms (a
+    subset of them): the two document frequencies are equal. A lexicon look-up each, where
+    recording every ordinary word of every document would cost a third of the postings."""
     return {
         w
         for w in words
-        if searcher.doc_frequency("name_forms", w) and not searcher.doc_frequency("word_forms", w)
+        if searcher.doc_frequency("name_forms", w)
+        and all(
+            searcher.doc_frequency(subfield, w)
+            == searcher.doc_frequency("unworded_forms", f"{field}:{w}")
+            for field, subfield in _FORM_FIELDS
+        )
     }
 
 

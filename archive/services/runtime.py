@@ -25,7 +25,7 @@ from archive.models import ApiToken, SigningKeyRecord, User
 from archive.services.blobs import BlobStore
 from archive.services.vault import Vault
 from evidence.signing import SigningKey, read_key_file, write_key_file
-from search_index import SearchIndex, WhooshIndex
+from search_index import IndexOutdated, SearchIndex, WhooshIndex
 
 if TYPE_CHECKING:
     from archive.services.indexing import OutboxWorker
@@ -130,6 +130,25 @@ class InitReport:
     #: The first administrator's one-time web password, while it has not been replaced.
     admin_password: str | None = None
     admin_password_file: Path | None = None
+    #: The indexes rebuilt from the database because another version had built them.
+    rebuilt_indexes: tuple[str, ...] = ()
+
+
+def rebuild_outdated_indexes(arc: Archive) -> tuple[str, ...]:
+    """Rebuild, from the database, each index that another version of Témoin built with
+    another schema (upgrading is running ``temoin init``); the names of those rebuilt."""
+    outdated = []
+    for name in ("public", "restricted"):
+        try:
+            getattr(arc, f"{name}_index")
+        except IndexOutdated as exc:
+            log.warning("%s; rebuilding it", exc)
+            outdated.append(name)
+    if outdated:
+        from archive.services.indexing import reindex
+
+        reindex(arc, public="public" in outdated, restricted="restricted" in outdated)
+    return tuple(outdated)
 
 
 def token_hash(token: str) -> str:
@@ -157,6 +176,7 @@ def init_archive(settings: Settings) -> InitReport:
     try:
         migrate(arc.db.engine)
         arc.blobs.ensure()
+        rebuilt = rebuild_outdated_indexes(arc)
         key = arc.signing_key
         token: str | None = None
         token_file = settings.signing_key_file.parent / BOOTSTRAP_TOKEN_FILE
@@ -212,6 +232,7 @@ def init_archive(settings: Settings) -> InitReport:
             admin_token_file=token_file,
             admin_password=password,
             admin_password_file=password_file,
+            rebuilt_indexes=rebuilt,
         )
     finally:
         arc.close()

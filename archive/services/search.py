@@ -65,8 +65,8 @@ def search(
                 f"the {name} date range ends before it starts",
                 errors={f"{name}_to": ["before start"]},
             )
-    index = arc.restricted_index if restricted else arc.public_index
     try:
+        index = arc.restricted_index if restricted else arc.public_index
         return index.search(
             query,
             page=page,

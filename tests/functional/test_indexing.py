@@ -6,16 +6,21 @@ import multiprocessing
 import os
 import signal
 import time
+from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
+from whoosh import index as whoosh_index
+from whoosh.fields import KEYWORD
 
 from archive.config import Settings
 from archive.models import OutboxEntry
 from archive.services import cases, items
 from archive.services.indexing import pending_count, process_outbox
-from archive.services.runtime import Archive
+from archive.services.runtime import Archive, init_archive
 from archive.web import create_app
+from search_index.whoosh_backend import INDEX_NAME, build_schema
 
 
 def test_requests_do_not_wait_for_the_index(
@@ -142,3 +147,40 @@ def test_reindex_swaps_in_a_fresh_index_and_loses_nothing(
     assert seeded.restricted_index.search("Diafarabé").total == 1
     assert seeded.public_index.search("Moura").total == 8
     assert pending_count(seeded) == 0
+
+
+def _built_by_an_earlier_version(path: Path) -> None:
+    """Leave in ``path`` an index as the previous version built it (another schema)."""
+    for old in path.iterdir():
+        old.unlink()
+    schema = build_schema()
+    schema.remove("unworded_forms")
+    schema.add("word_forms", KEYWORD())
+    whoosh_index.create_in(str(path), schema, indexname=INDEX_NAME)
+
+
+def test_init_rebuilds_an_index_another_version_built(settings: Settings, seeded: Archive) -> None:
+    if settings.search_backend != "whoosh":
+        pytest.skip("a Whoosh index on disk; PostgreSQL's search tables are migrated")
+    seeded.close()
+    _built_by_an_earlier_version((settings.index_dir / "public").resolve())
+    app = create_app(settings)  # starts: the outdated index is reported, not fatal
+    try:
+        answer = app.test_client().get("/api/v1/search?q=Moura")
+        assert answer.status_code == 503
+        assert "another version of Témoin" in answer.json["message"]
+        assert "temoin reindex" in answer.json["message"]
+    finally:
+        app.extensions["temoin"].close()
+
+    report = init_archive(settings)
+
+    assert report.rebuilt_indexes == ("public",)
+    arc = Archive(settings)
+    try:
+        assert arc.public_index.search("Moura").total == 8
+        assert arc.restricted_index.search("Moura").total == 8
+        assert pending_count(arc) == 0
+    finally:
+        arc.close()
+    assert init_archive(settings).rebuilt_indexes == ()

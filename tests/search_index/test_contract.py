@@ -560,6 +560,45 @@ def test_a_word_seen_in_lower_case_somewhere_is_stemmed_again(index: SearchIndex
     assert found(index, "blanc") == {"name", "plural", "word"}
 
 
+# "Rose" (a name) and "rose" (pink) share nothing once stemmed: "rose" and "roses" stem to
+# "ros". A query word known only as a name is looked up as it is, "rose", and then misses
+# "roses"; known also as an ordinary word, it is stemmed and finds it.
+ROSE = doc("name", "Le témoin a parlé avec Rose hier.")
+ROSES = doc("plural", "Des drapeaux roses flottaient.")
+
+
+@pytest.mark.parametrize(
+    "ordinary",
+    [
+        doc("ordinary", "Un mur rose."),
+        doc("ordinary", "rien", title="Un drapeau rose"),
+        doc("ordinary", "rien", place="quartier du puits rose"),
+        doc("ordinary", "Le témoin Rose a vu un mur rose."),  # a name here too
+    ],
+    ids=["body", "title", "place", "same document"],
+)
+def test_a_lower_case_use_in_any_field_makes_a_name_an_ordinary_word(
+    index: SearchIndex, ordinary: SearchDocument
+) -> None:
+    index.apply(upserts=[ROSE, ROSES])
+    assert found(index, "rose") == {"name"}
+    index.apply(upserts=[ordinary])
+    assert found(index, "rose") == {"name", "plural", "ordinary"}
+
+
+def test_a_name_is_a_name_again_once_its_lower_case_use_is_gone(index: SearchIndex) -> None:
+    index.apply(upserts=[ROSE, ROSES, doc("word", "Un mur rose.")])
+    assert found(index, "rose") == {"name", "plural", "word"}
+    index.apply(deletes=["word"])
+    assert found(index, "rose") == {"name"}
+    index.apply(upserts=[doc("word", "Un mur rose.")])
+    assert found(index, "rose") == {"name", "plural", "word"}
+    index.apply(upserts=[doc("word", "Un mur gris.")])  # replaced: no longer uses it
+    assert found(index, "rose") == {"name"}
+    index.apply(upserts=[doc("opening", "Rose. Le mur était de cette couleur.")])
+    assert found(index, "rose") == {"name", "opening"}  # a sentence's first word tells nothing
+
+
 def test_capitalised_words_opening_a_sentence_are_still_stemmed(index: SearchIndex) -> None:
     index.apply(upserts=[doc("a", "Le matin. Tués au marché, les civils."), doc("b", "rien")])
     assert found(index, "tuer") == {"a"}
