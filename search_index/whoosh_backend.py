@@ -313,7 +313,11 @@ class WhooshIndex:
         self._facet_lists = _FacetLists()
         self.path.mkdir(parents=True, exist_ok=True)
         schema = build_schema()
-        storage = FileStorage(str(self.path))
+        # Without mmap: Whoosh opens each file of a compound segment from its mmap through a
+        # BytesIO, which copies it whole, so every searcher (one per search, and one per
+        # write to find the documents held) would copy every segment's postings (some
+        # 250 MB at 70,000 testimonies); read from the file, it copies nothing.
+        storage = FileStorage(str(self.path), supports_mmap=False)
         # Two processes may open a fresh directory at once: create under the write lock,
         # or the second create_in would wipe what the first had already committed. An
         # existing index is opened without the lock, so readers never wait for a writer.
@@ -321,7 +325,7 @@ class WhooshIndex:
             with self._locked(storage):
                 if not whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME):
                     whoosh_index.create_in(str(self.path), schema, indexname=INDEX_NAME)
-        self.index = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+        self.index = storage.open_index(INDEX_NAME)
         if sorted(_retrying(lambda: self.index.schema.names())) != sorted(schema.names()):
             if not recreate:
                 raise IndexOutdated(
@@ -336,7 +340,7 @@ class WhooshIndex:
                     if name != WRITE_LOCK and INDEX_NAME in name:
                         storage.delete_file(name)
                 whoosh_index.create_in(str(self.path), schema, indexname=INDEX_NAME)
-            self.index = whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+            self.index = storage.open_index(INDEX_NAME)
 
     # ------------------------------------------------------------ locking
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -242,12 +243,20 @@ def test_lengths_reader_answers_as_whoosh_does(tmp_path: Path) -> None:
     for segment in index.index._segments():
         storage = segment.open_compound_file(index.index.storage)
         ours, whoosh = _LengthsReader(storage, segment), W3PerDocReader(storage, segment)
-        for _ in range(2):  # the second time from what ours remembered
-            assert [ours.has_column(c) for c in columns] == [whoosh.has_column(c) for c in columns]
-            for docnum in range(segment.doc_count_all()):
-                assert [ours.doc_field_length(docnum, n) for n in names] == [
-                    whoosh.doc_field_length(docnum, n) for n in names
+        try:
+            for _ in range(2):  # the second time from what ours remembered
+                assert [ours.has_column(c) for c in columns] == [
+                    whoosh.has_column(c) for c in columns
                 ]
+                for docnum in range(segment.doc_count_all()):
+                    assert [ours.doc_field_length(docnum, n) for n in names] == [
+                        whoosh.doc_field_length(docnum, n) for n in names
+                    ]
+        finally:
+            ours.close()
+            whoosh.close()
+            storage.close()
+    index.close()
 
 
 def test_writing_asks_the_file_system_once_per_absent_column(
@@ -271,6 +280,25 @@ def test_writing_asks_the_file_system_once_per_absent_column(
     WhooshIndex(tmp_path / "whoosh").apply(upserts=docs)
     assert max(asked.values()) >= 300  # once per posting of doc_id: what this avoids
     assert ours == 1
+
+
+def test_a_searcher_does_not_copy_the_segments_it_reads(tmp_path: Path) -> None:
+    """Every search opens a searcher: it must read the segment files, not copy them (Whoosh
+    reading a compound segment through mmap copies each file it opens whole)."""
+    index = WhooshIndex(tmp_path / "ix")
+    index.apply(upserts=_corpus())
+    on_disk = sum(p.stat().st_size for p in (tmp_path / "ix").glob("*.seg"))
+    assert on_disk > 500_000
+    tracemalloc.start()
+    try:
+        with index._open_searcher() as searcher:
+            postings = searcher.reader().postings("body_plain", "moura")
+            assert len(list(postings.all_ids())) > 128
+            _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        index.close()
+    assert peak < on_disk / 4
 
 
 # ------------------------------------------------------------------ the tags facet's lists
