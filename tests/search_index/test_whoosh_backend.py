@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import threading
 import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from whoosh import fields as wf
@@ -17,6 +19,7 @@ from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index
 from whoosh.qparser import QueryParser
+from whoosh.reading import SegmentReader
 
 from search_index import IndexBusy, SearchDocument, SearchError, WhooshIndex, open_index
 from search_index.query import plan_query
@@ -299,6 +302,32 @@ def test_a_searcher_does_not_copy_the_segments_it_reads(tmp_path: Path) -> None:
         tracemalloc.stop()
         index.close()
     assert peak < on_disk / 4
+
+
+def test_merges_read_through_the_map_and_searchers_from_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge reads a whole segment in order (faster from the map); a searcher reads a
+    little of each (and must not copy them whole, see above)."""
+    opened: list[tuple[str, bool]] = []
+    init = SegmentReader.__init__
+
+    def spying(self: SegmentReader, storage: Any, *args: Any, **kwargs: Any) -> None:
+        opened.append((sys._getframe(1).f_code.co_name, storage.supports_mmap))
+        init(self, storage, *args, **kwargs)
+
+    monkeypatch.setattr(SegmentReader, "__init__", spying)
+    index = WhooshIndex(tmp_path / "ix")
+    for n in range(8):
+        index.apply(upserts=[doc(f"d{n}", "les soldats")])
+    index.apply(deletes=["d0"])
+    assert index.search("soldats").total == 7
+    assert len(index.index._segments()) < 8  # some were merged
+    merged = {mmap for caller, mmap in opened if caller in ("MERGE_SMALL", "_merge_away_deletions")}
+    searched = {mmap for caller, mmap in opened if caller == "segreader"}
+    assert merged == {True}
+    assert searched == {False}
+    index.close()
 
 
 # ------------------------------------------------------------------ the tags facet's lists
