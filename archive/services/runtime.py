@@ -135,8 +135,9 @@ class InitReport:
 
 
 def rebuild_outdated_indexes(arc: Archive) -> tuple[str, ...]:
-    """Rebuild, from the database, each index that another version of Témoin built with
-    another schema (upgrading is running ``temoin init``); the names of those rebuilt."""
+    """Open both indexes (which creates them), rebuilding from the database each one that
+    another version of Témoin built with another schema (upgrading is running ``temoin
+    init``); the names of those rebuilt."""
     outdated = []
     for name in ("public", "restricted"):
         try:
@@ -219,9 +220,6 @@ def init_archive(settings: Settings) -> InitReport:
                 password = _unused_bootstrap_password(session, password_file, check_password)
         if token is None and token_file.exists():
             token = token_file.read_text().strip()
-        # Opening the indexes creates them.
-        arc.public_index.doc_count()
-        arc.restricted_index.doc_count()
         return InitReport(
             data_dir=settings.data_dir,
             database_url=settings.database_url,

@@ -161,7 +161,7 @@ def _built_by_an_earlier_version(path: Path) -> None:
 
 def test_init_rebuilds_an_index_another_version_built(settings: Settings, seeded: Archive) -> None:
     if settings.search_backend != "whoosh":
-        pytest.skip("a Whoosh index on disk; PostgreSQL's search tables are migrated")
+        pytest.skip("about a Whoosh index on disk")
     seeded.close()
     _built_by_an_earlier_version((settings.index_dir / "public").resolve())
     app = create_app(settings)  # starts: the outdated index is reported, not fatal
