@@ -9,12 +9,13 @@ the index is gone from the files on disk, not merely marked deleted.
 from __future__ import annotations
 
 import datetime
+import pickle
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,12 +23,13 @@ from whoosh import collectors, sorting
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.analysis import RegexTokenizer
-from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3Segment
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3Segment, _lenfield
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
-from whoosh.writing import CLEAR, MERGE_SMALL, SegmentWriter
+from whoosh.util.numeric import byte_to_length
+from whoosh.writing import CLEAR, MERGE_SMALL, PostingPool, SegmentWriter
 
 from search_index._common import (
     Filters,
@@ -204,17 +206,24 @@ def to_filter(filters: Filters) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-class _LengthsReader(W3PerDocReader):  # type: ignore[misc]
-    """Whoosh's per-document reader, remembering which columns a segment lacks.
+# A field length as Whoosh reads it back from the byte a lengths column holds (0: none).
+_LENGTH_OF_BYTE: tuple[int | None, ...] = (None, *(byte_to_length(b) for b in range(1, 256)))
 
-    Writing a segment looks up each posting's field length; a field that stores none (an
-    ``ID`` or ``KEYWORD`` field) has no lengths column, and Whoosh's reader asks the file
-    system again for every such posting (one ``stat`` each, a sixth of the indexing
-    time). A written segment's files never change, so the answer can be kept."""
+
+class _LengthsReader(W3PerDocReader):  # type: ignore[misc]
+    """Whoosh's per-document reader, holding a new segment's field lengths in memory.
+
+    Writing a segment looks up each posting's field length, and Whoosh's reader reads it
+    from the file each time, through half a dozen calls; a field that stores none (an
+    ``ID`` or ``KEYWORD`` field) has no lengths column, and it asks the file system again
+    for every such posting (one ``stat`` each, a sixth of the indexing time). A written
+    segment's files never change, so each field's lengths are read once, whole (one byte
+    per document), and its absence is remembered."""
 
     def __init__(self, storage: Any, segment: Any) -> None:
         super().__init__(storage, segment)
         self._absent: set[str] = set()
+        self._lengths: dict[str, list[int | None]] = {}
 
     def has_column(self, fieldname: str) -> bool:
         if fieldname in self._absent:
@@ -223,6 +232,29 @@ class _LengthsReader(W3PerDocReader):  # type: ignore[misc]
             return True
         self._absent.add(fieldname)
         return False
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int | None:
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = self._lengths[fieldname] = self._read_lengths(fieldname)
+        if not lengths:
+            return default
+        return lengths[docnum]
+
+    def _read_lengths(self, fieldname: str) -> list[int | None]:
+        """One entry per document as ``W3PerDocReader.doc_field_length`` gives it (None
+        for a document without the field); empty when the field stores no lengths."""
+        column = _lenfield(fieldname)
+        if not self.has_column(column):
+            return []
+        colfile, offset, size = self._get_column_file(column)
+        try:
+            stored = colfile.get(offset, size)
+        finally:
+            colfile.close()
+        lengths = [_LENGTH_OF_BYTE[b] for b in stored]
+        lengths.extend([None] * (self._doccount - len(lengths)))
+        return lengths
 
 
 class _WritingCodec(W3Codec):  # type: ignore[misc]
@@ -234,6 +266,51 @@ class _WritingCodec(W3Codec):  # type: ignore[misc]
 
     def new_segment(self, storage: Any, indexname: str) -> W3Segment:
         return W3Segment(W3Codec(), indexname)
+
+
+# Postings a sorted run holds per pickled block.
+RUN_BLOCK = 4096
+
+
+class _BlockPool(PostingPool):  # type: ignore[misc]
+    """Whoosh's posting pool, writing its sorted runs a block of postings at a time.
+
+    Postings beyond the pool's memory limit (128 MB by default, about 750,000 postings,
+    so any merge of more than ~3,000 testimonies) are sorted and spilled to run files,
+    which Whoosh writes and reads back with one ``pickle`` call per posting: a fifth of a
+    large merge. The runs hold the same postings in the same order."""
+
+    def _write_run(self, f: Any, items: Any) -> None:
+        try:
+            postings = iter(items)
+            while block := list(islice(postings, RUN_BLOCK)):
+                pickle.dump(block, f, pickle.HIGHEST_PROTOCOL)
+        finally:
+            f.close()
+
+    def _read_run(self, path: str) -> Iterator[Any]:
+        f = self._open_run(path)
+        try:
+            while True:
+                try:
+                    # A run this writer wrote moments ago, in the index's own directory
+                    # (Whoosh's pool reads its runs with pickle as well).
+                    block = pickle.load(f)  # noqa: S301
+                except EOFError:
+                    return
+                yield from block
+        finally:
+            f.close()
+            self._remove_run(path)
+
+
+class _Writer(SegmentWriter):  # type: ignore[misc]
+    """Whoosh's segment writer with Témoin's codec (``_WritingCodec``) and posting pool
+    (``_BlockPool``). What it writes is what ``SegmentWriter`` writes."""
+
+    def __init__(self, ix: Any, *, limitmb: float = 128, **kwargs: Any) -> None:
+        super().__init__(ix, codec=_WritingCodec(), limitmb=limitmb, **kwargs)
+        self.pool = _BlockPool(self._tempstorage, self.newsegment, limitmb=limitmb)
 
 
 class _Merging:
@@ -381,9 +458,7 @@ class WhooshIndex:
 
     def _writer(self) -> SegmentWriter:
         try:
-            return self.index.writer(
-                timeout=self.lock_timeout, delay=LOCK_POLL, codec=_WritingCodec()
-            )
+            return _Writer(self.index, timeout=self.lock_timeout, delay=LOCK_POLL)
         except whoosh_index.LockError as exc:
             raise IndexBusy(self._busy_message()) from exc
 

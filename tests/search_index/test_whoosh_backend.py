@@ -21,9 +21,24 @@ from whoosh.index import Index
 from whoosh.qparser import QueryParser
 from whoosh.reading import SegmentReader
 
-from search_index import IndexBusy, SearchDocument, SearchError, WhooshIndex, open_index
+from search_index import (
+    IndexBusy,
+    SearchDocument,
+    SearchError,
+    WhooshIndex,
+    open_index,
+    whoosh_backend,
+)
 from search_index.query import plan_query
-from search_index.whoosh_backend import _LengthsReader, _WritingCodec, to_whoosh
+from search_index.whoosh_backend import (
+    _BlockPool,
+    _document_fields,
+    _LengthsReader,
+    _Writer,
+    _WritingCodec,
+    build_schema,
+    to_whoosh,
+)
 from tests.search_index._workers import write_batches
 
 
@@ -328,6 +343,64 @@ def test_merges_read_through_the_map_and_searchers_from_the_files(
     assert merged == {True}
     assert searched == {False}
     index.close()
+
+
+def _contents(ix: Index) -> tuple[list[Any], list[Any], list[Any]]:
+    """Everything an index holds, document numbers included: postings, stored fields and
+    field lengths."""
+    names = ix.schema.names()
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        postings = list(reader.iter_postings())
+        stored = list(reader.iter_docs())
+        lengths = [
+            [reader.doc_field_length(docnum, name) for name in names]
+            for docnum in reader.all_doc_ids()
+        ]
+    return postings, stored, lengths
+
+
+def test_a_writer_spilling_postings_to_disk_writes_what_whoosh_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its memory limit a writer sorts its postings into run files (any merge of a few
+    thousand testimonies); Témoin's writes them in blocks, Whoosh's one by one. Segments
+    written and then merged that way hold the same postings, stored fields and lengths."""
+    runs: Counter[str] = Counter()
+    write_run = _BlockPool._write_run
+
+    def counting(self: _BlockPool, f: Any, items: Any) -> None:
+        runs["written"] += 1
+        write_run(self, f, items)
+
+    monkeypatch.setattr(_BlockPool, "_write_run", counting)
+    monkeypatch.setattr(whoosh_backend, "RUN_BLOCK", 64)  # runs of several blocks
+    rows = [_document_fields(d) for d in _corpus()]
+    indexes = {}
+    for name, writer in (
+        ("whoosh", lambda ix: ix.writer(limitmb=0.1)),
+        ("ours", lambda ix: _Writer(ix, limitmb=0.1)),
+    ):
+        (tmp_path / name).mkdir()
+        ix = whoosh_index.create_in(str(tmp_path / name), build_schema(), indexname="MAIN")
+        for start in range(0, len(rows), 250):
+            w = writer(ix)
+            for fields in rows[start : start + 250]:
+                w.add_document(**fields)
+            w.commit(merge=False)
+        assert len(ix._segments()) == 3
+        indexes[name] = ix
+    assert runs["written"] >= 3  # each segment was spilled before it was written
+
+    runs.clear()
+    _Writer(indexes["ours"], limitmb=0.1).commit(optimize=True)
+    indexes["whoosh"].writer(limitmb=0.1).commit(optimize=True)
+    assert runs["written"] > 3  # the merge spilled as well
+    assert len(indexes["ours"]._segments()) == 1
+
+    ours, whoosh = _contents(indexes["ours"]), _contents(indexes["whoosh"])
+    assert len(ours[0]) > 10_000
+    assert ours == whoosh
 
 
 # ------------------------------------------------------------------ the tags facet's lists
