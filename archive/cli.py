@@ -26,6 +26,24 @@ def _archive(ctx: click.Context) -> Archive:
     return Archive(settings)
 
 
+class _Progress:
+    """A progress bar for work that says how much there is only once it starts: called
+    with ``(done, total)``, it shows the bar at the first call (if output is a terminal)."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc = desc
+        self.bar: tqdm[Any] | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="item", desc=self.desc, disable=None)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
@@ -48,7 +66,11 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the data directory, database, keys and indexes (safe to run again)."""
-    report = init_archive(_settings(ctx))
+    rebuilding = _Progress("rebuilding search index")
+    try:
+        report = init_archive(_settings(ctx), progress=rebuilding)
+    finally:
+        rebuilding.close()
     click.echo(f"Data directory: {report.data_dir}")
     click.echo(f"Database:       {report.database_url}")
     click.echo(
@@ -170,24 +192,17 @@ def import_(ctx: click.Context, path: Path, batch_size: int) -> None:
 @click.pass_context
 def reindex(ctx: click.Context, only_public: bool, only_restricted: bool) -> None:
     """Rebuild the search indexes from the database."""
-    from sqlalchemy import func, select
-
-    from archive.models import Item
     from archive.services.indexing import reindex as rebuild
 
     both = not (only_public or only_restricted)
     arc = _archive(ctx)
+    bar = _Progress("reindex")
     try:
-        with arc.db.sessions() as session:
-            total = session.scalar(select(func.count()).select_from(Item)) or 0
-        with tqdm(total=total, unit="item", desc="reindex", disable=None) as bar:
-            count = rebuild(
-                arc,
-                public=both or only_public,
-                restricted=both or only_restricted,
-                progress=bar.update,
-            )
+        count = rebuild(
+            arc, public=both or only_public, restricted=both or only_restricted, progress=bar
+        )
     finally:
+        bar.close()
         arc.close()
     click.echo(f"Reindexed {count} item(s).")
 

@@ -135,9 +135,10 @@ def reindex(
     *,
     public: bool = True,
     restricted: bool = True,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Rebuild the chosen indexes from the database, the source of truth.
+    """Rebuild the chosen indexes from the database, the source of truth. ``progress``
+    is told ``(items indexed, items in all)`` before the first and after each batch.
 
     With Whoosh, each index is built in a fresh directory and swapped in atomically (the
     index path is a symbolic link), so search keeps serving the old one meanwhile. Changes
@@ -159,6 +160,8 @@ def reindex(
         total_ids = list(
             session.scalars(select(Item.id).where(Item.kind.not_in(SYSTEM_KINDS)).order_by(Item.id))
         )
+        if progress:
+            progress(0, len(total_ids))
         for start in range(0, len(total_ids), 500):
             chunk = list(
                 session.scalars(
@@ -173,7 +176,7 @@ def reindex(
                 targets["public"].apply(upserts=public_documents(arc, chunk)[0])
             count += len(chunk)
             if progress:
-                progress(len(chunk))
+                progress(count, len(total_ids))
     if arc.settings.search_backend == "whoosh":
         for name, built in targets.items():
             built.close()

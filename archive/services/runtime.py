@@ -134,10 +134,13 @@ class InitReport:
     rebuilt_indexes: tuple[str, ...] = ()
 
 
-def rebuild_outdated_indexes(arc: Archive) -> tuple[str, ...]:
+def rebuild_outdated_indexes(
+    arc: Archive, progress: Callable[[int, int], None] | None = None
+) -> tuple[str, ...]:
     """Open both indexes (which creates them), rebuilding from the database each one that
     another version of Témoin built with another schema (upgrading is running ``temoin
-    init``); the names of those rebuilt."""
+    init``); the names of those rebuilt. ``progress`` follows a rebuild, as in
+    ``indexing.reindex``."""
     outdated = []
     for name in ("public", "restricted"):
         try:
@@ -148,7 +151,12 @@ def rebuild_outdated_indexes(arc: Archive) -> tuple[str, ...]:
     if outdated:
         from archive.services.indexing import reindex
 
-        reindex(arc, public="public" in outdated, restricted="restricted" in outdated)
+        reindex(
+            arc,
+            public="public" in outdated,
+            restricted="restricted" in outdated,
+            progress=progress,
+        )
     return tuple(outdated)
 
 
@@ -156,10 +164,13 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def init_archive(settings: Settings) -> InitReport:
+def init_archive(
+    settings: Settings, *, progress: Callable[[int, int], None] | None = None
+) -> InitReport:
     """Create (or complete) an archive: data dir, schema, keys, vault, indexes, admin token.
 
-    Safe to run again: nothing that exists is replaced.
+    Safe to run again: nothing that exists is replaced. ``progress`` follows the rebuild
+    of an index another version built (see ``rebuild_outdated_indexes``), if any.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _ensure_secret_key(settings)
@@ -177,7 +188,7 @@ def init_archive(settings: Settings) -> InitReport:
     try:
         migrate(arc.db.engine)
         arc.blobs.ensure()
-        rebuilt = rebuild_outdated_indexes(arc)
+        rebuilt = rebuild_outdated_indexes(arc, progress)
         key = arc.signing_key
         token: str | None = None
         token_file = settings.signing_key_file.parent / BOOTSTRAP_TOKEN_FILE

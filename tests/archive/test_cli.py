@@ -152,3 +152,33 @@ def test_audit_exits_non_zero_naming_the_record(runner: CliRunner) -> None:
     assert result.exit_code == 1 and "with 2 process(es)" in result.output
     assert f"FAIL blob {digest}: content hashes to" in result.output
     assert runner.invoke(main, ["audit", "--workers", "0"]).exit_code == 2
+
+
+def test_init_rebuilds_and_names_an_index_another_version_built(
+    runner: CliRunner, settings: Settings
+) -> None:
+    if settings.search_backend != "whoosh":
+        pytest.skip("about a Whoosh index on disk")
+    from whoosh import index as whoosh_index
+    from whoosh.fields import KEYWORD
+
+    from search_index.whoosh_backend import INDEX_NAME, build_schema
+
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    assert runner.invoke(main, ["seed"]).exit_code == 0
+    public = (settings.index_dir / "public").resolve()
+    for old in public.iterdir():
+        old.unlink()
+    schema = build_schema()  # the previous version's: word_forms, not unworded_forms
+    schema.remove("unworded_forms")
+    schema.add("word_forms", KEYWORD())
+    whoosh_index.create_in(str(public), schema, indexname=INDEX_NAME)
+
+    upgraded = runner.invoke(main, ["init"])
+
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "Search index:   public rebuilt (built by another version of Témoin)" in (
+        upgraded.output
+    )
+    again = runner.invoke(main, ["init"])
+    assert again.exit_code == 0 and "Search index:" not in again.output

@@ -119,7 +119,12 @@ def test_reindex_swaps_in_a_fresh_index_and_loses_nothing(
 
     seen_during: list[int] = []
 
-    def meanwhile(_n: int) -> None:
+    said: list[tuple[int, int]] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        said.append((done, total))
+        if not done:
+            return
         # Search keeps serving from the old index while the new one is built...
         seen_during.append(seeded.public_index.search("Moura").total)
         # ...and a change committed now must survive the swap.
@@ -140,6 +145,7 @@ def test_reindex_swaps_in_a_fresh_index_and_loses_nothing(
     before = (settings.index_dir / "restricted").resolve()
     assert (settings.index_dir / "restricted").is_symlink() or not whoosh
     assert reindex(seeded, progress=meanwhile) == 8
+    assert said == [(0, 8), (8, 8)]
     if whoosh:  # PostgreSQL tables are refilled in place
         assert seen_during == [8]
         assert (settings.index_dir / "restricted").resolve() != before
@@ -173,9 +179,11 @@ def test_init_rebuilds_an_index_another_version_built(settings: Settings, seeded
     finally:
         app.extensions["temoin"].close()
 
-    report = init_archive(settings)
+    said: list[tuple[int, int]] = []
+    report = init_archive(settings, progress=lambda done, total: said.append((done, total)))
 
     assert report.rebuilt_indexes == ("public",)
+    assert said == [(0, 8), (8, 8)]
     arc = Archive(settings)
     try:
         assert arc.public_index.search("Moura").total == 8
@@ -183,4 +191,6 @@ def test_init_rebuilds_an_index_another_version_built(settings: Settings, seeded
         assert pending_count(arc) == 0
     finally:
         arc.close()
-    assert init_archive(settings).rebuilt_indexes == ()
+    said.clear()
+    assert init_archive(settings, progress=lambda *p: said.append(p)).rebuilt_indexes == ()
+    assert said == []
