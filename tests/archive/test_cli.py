@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from archive.cli import main
 from archive.config import Settings
+from tests.search_index._versions import built_by_an_earlier_version
 
 COMMANDS = ("init", "serve", "seed", "import", "reindex", "audit", "export", "keys")
 
@@ -159,20 +160,9 @@ def test_init_rebuilds_and_names_an_index_another_version_built(
 ) -> None:
     if settings.search_backend != "whoosh":
         pytest.skip("about a Whoosh index on disk")
-    from whoosh import index as whoosh_index
-    from whoosh.fields import KEYWORD
-
-    from search_index.whoosh_backend import INDEX_NAME, build_schema
-
     assert runner.invoke(main, ["init"]).exit_code == 0
     assert runner.invoke(main, ["seed"]).exit_code == 0
-    public = (settings.index_dir / "public").resolve()
-    for old in public.iterdir():
-        old.unlink()
-    schema = build_schema()  # the previous version's: word_forms, not unworded_forms
-    schema.remove("unworded_forms")
-    schema.add("word_forms", KEYWORD())
-    whoosh_index.create_in(str(public), schema, indexname=INDEX_NAME)
+    built_by_an_earlier_version((settings.index_dir / "public").resolve())
 
     upgraded = runner.invoke(main, ["init"])
 

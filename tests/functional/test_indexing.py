@@ -6,13 +6,10 @@ import multiprocessing
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
-from whoosh import index as whoosh_index
-from whoosh.fields import KEYWORD
 
 from archive.config import Settings
 from archive.models import OutboxEntry
@@ -20,7 +17,7 @@ from archive.services import cases, items
 from archive.services.indexing import pending_count, process_outbox
 from archive.services.runtime import Archive, init_archive
 from archive.web import create_app
-from search_index.whoosh_backend import INDEX_NAME, build_schema
+from tests.search_index._versions import built_by_an_earlier_version
 
 
 def test_requests_do_not_wait_for_the_index(
@@ -155,21 +152,11 @@ def test_reindex_swaps_in_a_fresh_index_and_loses_nothing(
     assert pending_count(seeded) == 0
 
 
-def _built_by_an_earlier_version(path: Path) -> None:
-    """Leave in ``path`` an index as the previous version built it (another schema)."""
-    for old in path.iterdir():
-        old.unlink()
-    schema = build_schema()
-    schema.remove("unworded_forms")
-    schema.add("word_forms", KEYWORD())
-    whoosh_index.create_in(str(path), schema, indexname=INDEX_NAME)
-
-
 def test_init_rebuilds_an_index_another_version_built(settings: Settings, seeded: Archive) -> None:
     if settings.search_backend != "whoosh":
         pytest.skip("about a Whoosh index on disk")
     seeded.close()
-    _built_by_an_earlier_version((settings.index_dir / "public").resolve())
+    built_by_an_earlier_version((settings.index_dir / "public").resolve())
     app = create_app(settings)  # starts: the outdated index is reported, not fatal
     try:
         answer = app.test_client().get("/api/v1/search?q=Moura")
