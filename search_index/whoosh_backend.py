@@ -218,20 +218,11 @@ class _LengthsReader(W3PerDocReader):  # type: ignore[misc]
     ``ID`` or ``KEYWORD`` field) has no lengths column, and it asks the file system again
     for every such posting (one ``stat`` each, a sixth of the indexing time). A written
     segment's files never change, so each field's lengths are read once, whole (one byte
-    per document), and its absence is remembered."""
+    per document), and a field without them is asked about once."""
 
     def __init__(self, storage: Any, segment: Any) -> None:
         super().__init__(storage, segment)
-        self._absent: set[str] = set()
         self._lengths: dict[str, list[int | None]] = {}
-
-    def has_column(self, fieldname: str) -> bool:
-        if fieldname in self._absent:
-            return False
-        if super().has_column(fieldname):
-            return True
-        self._absent.add(fieldname)
-        return False
 
     def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int | None:
         lengths = self._lengths.get(fieldname)
